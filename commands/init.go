@@ -1,0 +1,289 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/AlecAivazis/survey/v2"
+	"github.com/urfave/cli/v2"
+
+	"github.com/warden-sec/warden/core/atomicfile"
+	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/secrets"
+	"github.com/warden-sec/warden/templates"
+)
+
+var channelNames = []string{"telegram", "slack", "discord"}
+
+func (w *wiring) initCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "init",
+		Usage: "create a hardened warden.yaml, the state dir, your identity and the secret store",
+		Description: "On a terminal, init asks for the listen address, the channels to enable and the sandbox mode;\n" +
+			"with --non-interactive (or without a terminal) it takes the flags and secure defaults.\n" +
+			"It never overwrites a config without --force (and then keeps a 0600 backup).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "non-interactive", Aliases: []string{"y"}, Usage: "do not ask; use the flags and defaults", EnvVars: []string{"WARDEN_NON_INTERACTIVE"}},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing config (a backup is kept)", EnvVars: []string{"WARDEN_FORCE"}},
+			&cli.StringFlag{Name: "listen", Value: config.DefaultListen, Usage: "gateway listen address (loopback; TLS is configured separately)", EnvVars: []string{"WARDEN_LISTEN"}},
+			&cli.StringSliceFlag{Name: "channels", Usage: "channels to enable: telegram, slack, discord (comma separated or repeated)", EnvVars: []string{"WARDEN_CHANNELS"}},
+			&cli.StringFlag{Name: "sandbox-mode", Value: config.SandboxNonMain, Usage: "sandbox mode: all, non-main or off", EnvVars: []string{"WARDEN_SANDBOX_MODE"}},
+			&cli.StringFlag{Name: "discord-public-key", Usage: "the Discord application's public key (hex), when discord is enabled", EnvVars: []string{"WARDEN_DISCORD_PUBLIC_KEY"}},
+		},
+		Action: w.initAction,
+	}
+}
+
+type initAnswers struct {
+	Listen           string
+	Channels         []string
+	SandboxMode      string
+	DiscordPublicKey string
+}
+
+func (w *wiring) initAction(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	ans := initAnswers{Listen: c.String("listen"), SandboxMode: c.String("sandbox-mode"), DiscordPublicKey: c.String("discord-public-key")}
+	for _, v := range c.StringSlice("channels") {
+		for _, ch := range strings.Split(v, ",") {
+			if ch = strings.TrimSpace(strings.ToLower(ch)); ch != "" && !slices.Contains(ans.Channels, ch) {
+				ans.Channels = append(ans.Channels, ch)
+			}
+		}
+	}
+	// Fail early on flags before asking anything.
+	if err := checkAnswers(ans, false); err != nil {
+		return err
+	}
+
+	target, err := w.initTarget(c)
+	if err != nil {
+		return err
+	}
+	_, statErr := os.Stat(target)
+	exists := statErr == nil
+	if exists && !c.Bool("force") {
+		return inputError(fmt.Errorf("%s already exists", target), "pass --force to replace it (a 0600 backup is kept), or --config to write elsewhere")
+	}
+
+	if !c.Bool("non-interactive") && w.canPrompt(c) {
+		if err := w.askInit(&ans); err != nil {
+			return err
+		}
+	}
+	if err := checkAnswers(ans, true); err != nil {
+		return err
+	}
+	rendered, err := templates.Config(templates.ConfigData{
+		Listen: ans.Listen, SandboxMode: ans.SandboxMode,
+		Telegram: slices.Contains(ans.Channels, "telegram"), Slack: slices.Contains(ans.Channels, "slack"),
+		Discord: slices.Contains(ans.Channels, "discord"), DiscordPublicKey: ans.DiscordPublicKey,
+	})
+	if err != nil {
+		return err
+	}
+	loaded, err := config.Parse(c.Context, target, rendered, nil)
+	if err != nil {
+		return fmt.Errorf("the rendered config does not validate (a bug): %w", err)
+	}
+
+	// State, identity, secret store and database first; the config last, so
+	// a failure leaves no config pointing at state that does not exist.
+	kr, err := w.keyring(c)
+	if err != nil {
+		return err
+	}
+	dir, err := w.stateDir(c, loaded.Config)
+	if err != nil {
+		return err
+	}
+	if err := w.openStateDir(dir); err != nil {
+		return err
+	}
+	createdIdentity, err := w.ensureIdentity(kr)
+	if err != nil {
+		return err
+	}
+	ids, err := kr.Identities()
+	if err != nil {
+		return err
+	}
+	st := secrets.NewStore(dir, kr, w.env.Now)
+	storeNote := "existing"
+	if !st.Exists() {
+		rs, err := kr.DefaultRecipients()
+		if err != nil {
+			return err
+		}
+		if err := st.Init(c.Context, rs); err != nil {
+			return err
+		}
+		storeNote = "created"
+	}
+	sess := &session{keyring: kr, config: loaded, stateDir: dir}
+	db, err := sess.database(c.Context)
+	if err != nil {
+		return err
+	}
+	dbPath := db.Path()
+	if err := db.Close(); err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(target), err)
+	}
+	backup := ""
+	if exists {
+		old, err := os.ReadFile(target)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", target, err)
+		}
+		backup = fmt.Sprintf("%s.bak-%s", target, w.env.Now().UTC().Format("20060102T150405Z"))
+		if err := atomicfile.Write(backup, old, atomicfile.Options{Mode: 0o600, NoOverwrite: true}); err != nil {
+			return err
+		}
+	}
+	if err := atomicfile.Write(target, rendered, atomicfile.Options{Mode: 0o600}); err != nil {
+		return err
+	}
+
+	out := w.env.Stdout
+	configNote := "created"
+	if exists {
+		configNote = "replaced; previous version in " + backup
+	}
+	idNote := "existing"
+	if createdIdentity {
+		idNote = "created; back it up, without it the secrets cannot be opened"
+	}
+	rows := [][]string{
+		{"config", target, configNote},
+		{"state dir", dir, "mode 0700"},
+		{"database", dbPath, "mode 0600"},
+		{"secret store", st.Path(), storeNote + ", encrypted for " + ids[0].Recipient},
+		{"identity", ids[0].Source, idNote},
+	}
+	if err := writeTable(out, []string{"WHAT", "WHERE", "NOTE"}, rows); err != nil {
+		return err
+	}
+	var next []string
+	for _, sf := range loaded.Secrets() {
+		if ref := sf.Secret.Ref(); ref != "" {
+			next = append(next, fmt.Sprintf("warden secrets set %s", ref))
+		}
+	}
+	next = append(next, fmt.Sprintf("warden config validate --resolve %s", target))
+	fmt.Fprintln(out, "\nnext:")
+	for _, n := range next {
+		fmt.Fprintf(out, "  %s\n", n)
+	}
+	return nil
+}
+
+// initTarget is where init writes: --config, else the user config dir.
+func (w *wiring) initTarget(c *cli.Context) (string, error) {
+	if p := flagString(c, "config"); p != "" {
+		if config.IsEncryptedName(p) {
+			return "", usageErrorf("init writes a plaintext config; encrypt it afterwards with `warden config encrypt`")
+		}
+		return p, nil
+	}
+	ucd, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("locate user config dir: %w", err)
+	}
+	return filepath.Join(ucd, "warden", "warden.yaml"), nil
+}
+
+func checkAnswers(a initAnswers, final bool) error {
+	host, _, err := net.SplitHostPort(a.Listen)
+	if err != nil {
+		return usageErrorf("--listen %q is not host:port", a.Listen)
+	}
+	if !config.IsLoopbackHost(host) {
+		return inputError(fmt.Errorf("--listen %s is beyond loopback", a.Listen),
+			"init writes a loopback config; to listen beyond loopback, set gateway.listen and gateway.tls afterwards (TLS is required there)")
+	}
+	for _, ch := range a.Channels {
+		if !slices.Contains(channelNames, ch) {
+			return usageErrorf("unknown channel %q (choose from %s)", ch, strings.Join(channelNames, ", "))
+		}
+	}
+	if !slices.Contains([]string{config.SandboxAll, config.SandboxNonMain, config.SandboxOff}, a.SandboxMode) {
+		return usageErrorf("--sandbox-mode %q is not one of all, non-main, off", a.SandboxMode)
+	}
+	if final && slices.Contains(a.Channels, "discord") && !isHex64(a.DiscordPublicKey) {
+		return usageErrorf("discord needs the application's public key (64 hex characters): pass --discord-public-key")
+	}
+	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// askInit asks init's questions on the terminal.
+func (w *wiring) askInit(a *initAnswers) error {
+	in, _ := ttyFile(w.env.Stdin)
+	errOut, _ := ttyFile(w.env.Stderr)
+	opts := survey.WithStdio(in, errOut, errOut)
+	if err := survey.AskOne(&survey.Input{
+		Message: "Gateway listen address:",
+		Default: a.Listen,
+		Help:    "Loopback only (127.0.0.1 or ::1). Listening beyond loopback needs TLS, configured after init.",
+	}, &a.Listen, opts, survey.WithValidator(func(v any) error {
+		return checkAnswers(initAnswers{Listen: v.(string), SandboxMode: config.SandboxAll}, false)
+	})); err != nil {
+		return err
+	}
+	if err := survey.AskOne(&survey.MultiSelect{
+		Message: "Chat channels to enable:",
+		Options: channelNames,
+		Default: a.Channels,
+		Help:    "Each enabled channel needs its tokens in the secret store (warden secrets set).",
+	}, &a.Channels, opts); err != nil {
+		return err
+	}
+	descriptions := map[string]string{
+		config.SandboxAll:     "every command is sandboxed (recommended)",
+		config.SandboxNonMain: "all sessions except your own main session",
+		config.SandboxOff:     "no sandbox (not recommended)",
+	}
+	if err := survey.AskOne(&survey.Select{
+		Message:     "Sandbox mode:",
+		Options:     []string{config.SandboxNonMain, config.SandboxAll, config.SandboxOff},
+		Default:     a.SandboxMode,
+		Description: func(v string, _ int) string { return descriptions[v] },
+	}, &a.SandboxMode, opts); err != nil {
+		return err
+	}
+	if slices.Contains(a.Channels, "discord") && !isHex64(a.DiscordPublicKey) {
+		if err := survey.AskOne(&survey.Input{Message: "Discord application public key (hex):"}, &a.DiscordPublicKey, opts,
+			survey.WithValidator(func(v any) error {
+				if !isHex64(strings.TrimSpace(v.(string))) {
+					return errors.New("64 hexadecimal characters, from the Developer Portal")
+				}
+				return nil
+			})); err != nil {
+			return err
+		}
+		a.DiscordPublicKey = strings.TrimSpace(a.DiscordPublicKey)
+	}
+	return nil
+}

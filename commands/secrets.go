@@ -1,0 +1,357 @@
+package commands
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/warden-sec/warden/core/secrets"
+	"github.com/warden-sec/warden/core/sops"
+	"github.com/warden-sec/warden/core/strength"
+)
+
+func (w *wiring) secretsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "secrets",
+		Usage: "manage the encrypted secret store (values come from stdin or a hidden prompt, never argv)",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "init",
+				Usage: "create the secret store (and your age identity if you have none)",
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "passphrase", Usage: "protect the store with a passphrase (age scrypt) instead of an identity",
+						EnvVars: []string{"WARDEN_SECRETS_PASSPHRASE_MODE"}},
+					&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "also encrypt for this age recipient, e.g. a backup key (repeatable)",
+						EnvVars: []string{"WARDEN_RECIPIENTS"}},
+				},
+				Action: w.secretsInit,
+			},
+			{
+				Name:      "set",
+				Usage:     "store a secret read from stdin, a file, a hidden prompt, or generated",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "from-file", Usage: "read the value from this file", TakesFile: true, EnvVars: []string{"WARDEN_SECRET_FILE"}},
+					&cli.BoolFlag{Name: "generate", Usage: "generate a random value (URL-safe base64) instead of reading one", EnvVars: []string{"WARDEN_SECRET_GENERATE"}},
+					&cli.IntFlag{Name: "bytes", Value: 32, Usage: "random bytes for --generate (16 to 256)", EnvVars: []string{"WARDEN_SECRET_BYTES"}},
+				},
+				Action: w.secretsSet,
+			},
+			{
+				Name:      "get",
+				Usage:     "print a secret's value",
+				ArgsUsage: "NAME",
+				Action:    w.secretsGet,
+			},
+			{
+				Name:   "list",
+				Usage:  "list secret names and when they changed (never values)",
+				Flags:  []cli.Flag{formatFlag("WARDEN_SECRETS_FORMAT", "table", "json")},
+				Action: w.secretsList,
+			},
+			{
+				Name:      "rm",
+				Usage:     "remove a secret",
+				ArgsUsage: "NAME",
+				Action:    w.secretsRm,
+			},
+			{
+				Name:  "rekey",
+				Usage: "re-encrypt the store for new recipients with a new data key",
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "the new recipients (default: your identity's)",
+						EnvVars: []string{"WARDEN_RECIPIENTS"}},
+					&cli.BoolFlag{Name: "passphrase", Usage: "switch to a passphrase (asks for the new one)", EnvVars: []string{"WARDEN_SECRETS_PASSPHRASE_MODE"}},
+				},
+				Action: w.secretsRekey,
+			},
+		},
+	}
+}
+
+// passphrasePolicy keeps a store passphrase from being trivially guessable.
+var passphrasePolicy = strength.Policy{MinLength: 12, MinBits: 60}
+
+// newPassphraseRecipient asks for a new passphrase (confirmed on a terminal).
+func (w *wiring) newPassphraseRecipient(c *cli.Context) (sops.Recipient, error) {
+	p, err := w.passphrase(c, "new passphrase for the secret store: ", true)
+	if err != nil {
+		return sops.Recipient{}, err
+	}
+	if err := passphrasePolicy.Check(p); err != nil {
+		return sops.Recipient{}, inputError(fmt.Errorf("the passphrase %v", err), "use a few random words or a password manager's generator")
+	}
+	return secrets.PassphraseRecipient(p, w.env.ScryptWorkFactor)
+}
+
+// ensureIdentity returns the identities, creating the default identity file
+// when none is configured and none exists.
+func (w *wiring) ensureIdentity(kr *secrets.Keyring) (created bool, err error) {
+	ids, err := kr.Identities()
+	if err == nil && len(ids) > 0 {
+		return false, nil
+	}
+	if err != nil && (!errors.Is(err, secrets.ErrNoIdentity) || kr.Explicit != "") {
+		return false, err
+	}
+	if _, err := secrets.GenerateIdentity(kr.DefaultPath, w.env.Now()); err != nil {
+		return false, err
+	}
+	kr.Reload()
+	return true, nil
+}
+
+func (w *wiring) secretsInit(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	sess, err := w.open(c.Context, c)
+	if err != nil {
+		return err
+	}
+	st := sess.secretStore(w)
+	if st.Exists() {
+		rs, _ := st.Recipients()
+		return inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreExists),
+			fmt.Sprintf("it is encrypted for %s; use `warden secrets rekey` to change who can open it", strings.Join(rs, ", ")))
+	}
+	var recipients []sops.Recipient
+	createdIdentity := false
+	if c.Bool("passphrase") {
+		if len(c.StringSlice("recipient")) > 0 {
+			return usageErrorf("--passphrase cannot be combined with --recipient: age allows a passphrase only as the sole recipient")
+		}
+		r, err := w.newPassphraseRecipient(c)
+		if err != nil {
+			return err
+		}
+		recipients = []sops.Recipient{r}
+	} else {
+		if createdIdentity, err = w.ensureIdentity(sess.keyring); err != nil {
+			return err
+		}
+		own, err := sess.keyring.DefaultRecipients()
+		if err != nil {
+			return err
+		}
+		recipients = own
+		if extra := c.StringSlice("recipient"); len(extra) > 0 {
+			rs, err := recipientsFrom(extra, sess.keyring)
+			if err != nil {
+				return err
+			}
+			recipients = append(recipients, rs...)
+		}
+	}
+	if err := st.Init(c.Context, recipients); err != nil {
+		return err
+	}
+	if createdIdentity {
+		fmt.Fprintf(w.env.Stdout, "created identity %s (recipient %s)\n", sess.keyring.DefaultPath, recipients[0].Label)
+		w.notef("hint: back up %s; without it the secret store and encrypted configs cannot be opened", sess.keyring.DefaultPath)
+	}
+	fmt.Fprintf(w.env.Stdout, "created secret store %s, encrypted for %s\n", st.Path(), strings.Join(labels(recipients), ", "))
+	return nil
+}
+
+func nameArg(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return "", usageErrorf("missing NAME")
+	case 1:
+		name := c.Args().First()
+		if err := secrets.ValidateName(name); err != nil {
+			return "", inputError(err, "")
+		}
+		return name, nil
+	}
+	if c.Command.Name == "set" {
+		return "", usageErrorf("secret values are never taken from the command line (they would land in shell history and the process list)")
+	}
+	return "", usageErrorf("%s takes one NAME, got %d arguments", c.Command.Name, c.NArg())
+}
+
+// openStore opens the session's secret store, which must exist.
+func (w *wiring) openStore(c *cli.Context) (*secrets.Store, error) {
+	sess, err := w.open(c.Context, c)
+	if err != nil {
+		return nil, err
+	}
+	st := sess.secretStore(w)
+	if !st.Exists() {
+		return nil, inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreMissing), "create it with `warden secrets init` (or `warden init`)")
+	}
+	return st, nil
+}
+
+func (w *wiring) secretsSet(c *cli.Context) error {
+	name, err := nameArg(c)
+	if err != nil {
+		return err
+	}
+	st, err := w.openStore(c)
+	if err != nil {
+		return err
+	}
+	var value string
+	generated := c.Bool("generate")
+	if generated {
+		if c.String("from-file") != "" {
+			return usageErrorf("--generate and --from-file exclude each other")
+		}
+		n := c.Int("bytes")
+		if n < 16 || n > 256 {
+			return usageErrorf("--bytes %d: use 16 to 256", n)
+		}
+		buf := make([]byte, n)
+		if _, err := rand.Read(buf); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		value = base64.RawURLEncoding.EncodeToString(buf)
+	} else if value, err = w.readSecretValue(c, name, c.String("from-file")); err != nil {
+		return err
+	}
+	replaced, err := st.Set(c.Context, name, value)
+	if err != nil {
+		return err
+	}
+	what := "stored"
+	if generated {
+		what = fmt.Sprintf("generated (%d bits) and stored", c.Int("bytes")*8)
+	}
+	if replaced {
+		what += ", replacing the previous value,"
+	}
+	fmt.Fprintf(w.env.Stdout, "%s %s in %s\n", what, name, st.Path())
+	return nil
+}
+
+func (w *wiring) secretsGet(c *cli.Context) error {
+	name, err := nameArg(c)
+	if err != nil {
+		return err
+	}
+	st, err := w.openStore(c)
+	if err != nil {
+		return err
+	}
+	v, err := st.Get(c.Context, name)
+	if err != nil {
+		if errors.Is(err, secrets.ErrNotFound) {
+			return inputError(err, "list the names with `warden secrets list`")
+		}
+		return err
+	}
+	if _, tty := ttyFile(w.env.Stdout); tty {
+		v += "\n"
+	}
+	_, err = fmt.Fprint(w.env.Stdout, v)
+	return err
+}
+
+type secretsListOutput struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Store         string          `json:"store"`
+	Recipients    []string        `json:"recipients"`
+	Secrets       []secrets.Entry `json:"secrets"`
+}
+
+func (w *wiring) secretsList(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "table", "json")
+	if err != nil {
+		return err
+	}
+	st, err := w.openStore(c)
+	if err != nil {
+		return err
+	}
+	entries, err := st.List(c.Context)
+	if err != nil {
+		return err
+	}
+	rs, err := st.Recipients()
+	if err != nil {
+		return err
+	}
+	if f == "json" {
+		if entries == nil {
+			entries = []secrets.Entry{}
+		}
+		return writeJSON(w.env.Stdout, secretsListOutput{SchemaVersion: jsonSchemaVersion, Store: st.Path(), Recipients: rs, Secrets: entries})
+	}
+	if len(entries) == 0 {
+		w.notef("the secret store is empty; add one with `warden secrets set NAME`")
+		return nil
+	}
+	rows := make([][]string, 0, len(entries))
+	for _, e := range entries {
+		rows = append(rows, []string{e.Name, e.Updated.UTC().Format(time.RFC3339)})
+	}
+	return writeTable(w.env.Stdout, []string{"NAME", "UPDATED"}, rows)
+}
+
+func (w *wiring) secretsRm(c *cli.Context) error {
+	name, err := nameArg(c)
+	if err != nil {
+		return err
+	}
+	st, err := w.openStore(c)
+	if err != nil {
+		return err
+	}
+	if err := st.Delete(c.Context, name); err != nil {
+		if errors.Is(err, secrets.ErrNotFound) {
+			return inputError(err, "list the names with `warden secrets list`")
+		}
+		return err
+	}
+	fmt.Fprintf(w.env.Stdout, "removed %s\n", name)
+	return nil
+}
+
+func (w *wiring) secretsRekey(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	sess, err := w.open(c.Context, c)
+	if err != nil {
+		return err
+	}
+	st := sess.secretStore(w)
+	if !st.Exists() {
+		return inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreMissing), "create it with `warden secrets init`")
+	}
+	before, err := st.Recipients()
+	if err != nil {
+		return err
+	}
+	// Open with the current keys first, so a wrong identity fails before
+	// anything new is asked for.
+	if _, err := st.List(c.Context); err != nil {
+		return err
+	}
+	var recipients []sops.Recipient
+	if c.Bool("passphrase") {
+		r, err := w.newPassphraseRecipient(c)
+		if err != nil {
+			return err
+		}
+		recipients = []sops.Recipient{r}
+	} else if recipients, err = recipientsFrom(c.StringSlice("recipient"), sess.keyring); err != nil {
+		return err
+	}
+	if err := st.Rekey(c.Context, recipients); err != nil {
+		return err
+	}
+	fmt.Fprintf(w.env.Stdout, "rekeyed %s: new data key, encrypted for %s (was %s)\n", st.Path(),
+		strings.Join(labels(recipients), ", "), strings.Join(before, ", "))
+	return nil
+}

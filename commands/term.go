@@ -1,0 +1,86 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/warden-sec/warden/core/secrets"
+)
+
+// ttyFile returns r as a terminal file, if it is one.
+func ttyFile(v any) (*os.File, bool) {
+	f, ok := v.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, false
+	}
+	return f, true
+}
+
+// canPrompt reports whether questions can be asked: stdin and stderr are
+// terminals and --no-input is not set.
+func (w *wiring) canPrompt(c *cli.Context) bool {
+	if flagBool(c, "no-input") {
+		return false
+	}
+	_, in := ttyFile(w.env.Stdin)
+	_, errTTY := ttyFile(w.env.Stderr)
+	return in && errTTY
+}
+
+// readHidden prompts on stderr and reads a line from the terminal without echo.
+func (w *wiring) readHidden(prompt string) (string, error) {
+	in, ok := ttyFile(w.env.Stdin)
+	if !ok {
+		return "", errors.New("stdin is not a terminal")
+	}
+	fmt.Fprint(w.env.Stderr, prompt)
+	b, err := term.ReadPassword(int(in.Fd()))
+	fmt.Fprintln(w.env.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("read from terminal: %w", err)
+	}
+	return string(b), nil
+}
+
+// readSecretValue reads a secret from a file, from piped stdin, or from a
+// hidden prompt; never from the command line.
+func (w *wiring) readSecretValue(c *cli.Context, name, fromFile string) (string, error) {
+	if fromFile != "" {
+		data, err := os.ReadFile(fromFile)
+		if err != nil {
+			return "", inputError(fmt.Errorf("read %s: %w", fromFile, err), "")
+		}
+		return trimNewline(string(data)), nil
+	}
+	if _, tty := ttyFile(w.env.Stdin); tty {
+		if !w.canPrompt(c) {
+			return "", inputError(errors.New("no value given"), "pipe the value on stdin, use --from-file, or drop --no-input to be prompted")
+		}
+		v, err := w.readHidden(fmt.Sprintf("value for %s: ", name))
+		if err != nil {
+			return "", err
+		}
+		return v, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(w.env.Stdin, secrets.MaxValueBytes+2))
+	if err != nil {
+		return "", fmt.Errorf("read stdin: %w", err)
+	}
+	v := trimNewline(string(data))
+	if v == "" {
+		return "", inputError(errors.New("no value on stdin"), "pipe the value, e.g. `printf %s \"$TOKEN\" | warden secrets set NAME`")
+	}
+	return v, nil
+}
+
+// trimNewline drops one trailing line ending, as `echo value |` adds one.
+func trimNewline(s string) string {
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r")
+}

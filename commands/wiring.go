@@ -1,0 +1,191 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/fsperm"
+	"github.com/warden-sec/warden/core/secrets"
+	"github.com/warden-sec/warden/core/statedir"
+	"github.com/warden-sec/warden/core/store"
+)
+
+// wiring builds what commands depend on, on demand, from flags, the
+// environment and the config.
+type wiring struct {
+	env Env
+}
+
+func (w *wiring) warnf(format string, args ...any) {
+	fmt.Fprintf(w.env.Stderr, "warden: warning: "+format+"\n", args...)
+}
+
+func (w *wiring) notef(format string, args ...any) {
+	fmt.Fprintf(w.env.Stderr, "warden: "+format+"\n", args...)
+}
+
+// keyring returns the identities and passphrase source for this command.
+func (w *wiring) keyring(c *cli.Context) (*secrets.Keyring, error) {
+	def, err := secrets.DefaultIdentityPath()
+	if err != nil {
+		return nil, err
+	}
+	kr := &secrets.Keyring{
+		Explicit:         flagString(c, "identity"),
+		ExplicitSource:   "--identity",
+		DefaultPath:      def,
+		ScryptWorkFactor: w.env.ScryptWorkFactor,
+		Passphrase: func(ctx context.Context, prompt string) (string, error) {
+			return w.passphrase(c, prompt, false)
+		},
+	}
+	if kr.Explicit != "" && !strings.HasPrefix(strings.TrimSpace(kr.Explicit), "AGE-SECRET-KEY-") {
+		kr.ExplicitSource = kr.Explicit
+	} else if kr.Explicit != "" {
+		kr.ExplicitSource = "the key in --identity/WARDEN_IDENTITY"
+	}
+	return kr, nil
+}
+
+// passphrase reads the secret store passphrase: --passphrase-file, then
+// WARDEN_PASSPHRASE, then a hidden prompt (twice when confirm is set).
+func (w *wiring) passphrase(c *cli.Context, prompt string, confirm bool) (string, error) {
+	if f := flagString(c, "passphrase-file"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("read passphrase file: %w", err)
+		}
+		p := strings.TrimRight(strings.SplitN(string(data), "\n", 2)[0], "\r")
+		if p == "" {
+			return "", fmt.Errorf("passphrase file %s: %w", f, secrets.ErrNoPassphrase)
+		}
+		return p, nil
+	}
+	if p := w.env.Getenv("WARDEN_PASSPHRASE"); p != "" {
+		return p, nil
+	}
+	if !w.canPrompt(c) {
+		return "", inputError(secrets.ErrNoPassphrase,
+			"set WARDEN_PASSPHRASE or --passphrase-file, or run on a terminal to be prompted")
+	}
+	p, err := w.readHidden(prompt)
+	if err != nil {
+		return "", err
+	}
+	if confirm {
+		again, err := w.readHidden("confirm passphrase: ")
+		if err != nil {
+			return "", err
+		}
+		if again != p {
+			return "", inputError(errors.New("the passphrases do not match"), "")
+		}
+	}
+	return p, nil
+}
+
+// configPath returns the config file to use, or "" for the embedded defaults.
+func (w *wiring) configPath(c *cli.Context) (string, error) {
+	if p := flagString(c, "config"); p != "" {
+		return p, nil
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
+	ucd, err := os.UserConfigDir()
+	if err != nil {
+		ucd = ""
+	}
+	return config.Discover(cwd, ucd)
+}
+
+// loadConfig finds, decrypts (in memory) and validates the config.
+func (w *wiring) loadConfig(ctx context.Context, c *cli.Context, kr *secrets.Keyring) (*config.Loaded, error) {
+	path, err := w.configPath(c)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return config.FromDefaults(), nil
+	}
+	return config.Load(ctx, path, kr.Decrypt)
+}
+
+// stateDir picks the state directory: --state-dir, the config's state_dir,
+// then the user state dir.
+func (w *wiring) stateDir(c *cli.Context, cfg *config.Config) (string, error) {
+	dir := flagString(c, "state-dir")
+	if dir == "" && cfg != nil {
+		dir = cfg.StateDir
+	}
+	if dir == "" {
+		var err error
+		if dir, err = statedir.Default(w.env.Getenv); err != nil {
+			return "", err
+		}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// openStateDir creates or checks the state dir and makes it private,
+// reporting what it fixed.
+func (w *wiring) openStateDir(dir string) error {
+	rep, err := statedir.Prepare(dir, fsperm.Private())
+	for _, ch := range rep.Fixed {
+		w.warnf("tightened %s", ch)
+	}
+	for _, p := range rep.Problems {
+		w.warnf("state directory: %s (left alone; `warden audit` reports it)", p)
+	}
+	if err != nil {
+		return inputError(err, "the state directory and every file in it must belong to the user running warden")
+	}
+	return nil
+}
+
+// session bundles what most state-dir commands need.
+type session struct {
+	keyring  *secrets.Keyring
+	config   *config.Loaded
+	stateDir string
+}
+
+// open loads the config and prepares the state dir.
+func (w *wiring) open(ctx context.Context, c *cli.Context) (*session, error) {
+	kr, err := w.keyring(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := w.loadConfig(ctx, c, kr)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := w.stateDir(c, cfg.Config)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.openStateDir(dir); err != nil {
+		return nil, err
+	}
+	return &session{keyring: kr, config: cfg, stateDir: dir}, nil
+}
+
+func (s *session) secretStore(w *wiring) *secrets.Store {
+	return secrets.NewStore(s.stateDir, s.keyring, w.env.Now)
+}
+
+func (s *session) database(ctx context.Context) (*store.Store, error) {
+	return store.Open(ctx, store.Options{Path: filepath.Join(s.stateDir, statedir.DatabaseFile)})
+}
