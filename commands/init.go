@@ -107,7 +107,7 @@ func (w *wiring) initAction(c *cli.Context) error {
 	if err := w.openStateDir(dir); err != nil {
 		return err
 	}
-	createdIdentity, err := w.ensureIdentity(kr)
+	_, createdIdentity, err := w.ensureIdentity(kr)
 	if err != nil {
 		return err
 	}
@@ -240,9 +240,8 @@ func isHex64(s string) bool {
 
 // askInit asks init's questions on the terminal.
 func (w *wiring) askInit(a *initAnswers) error {
-	in, _ := ttyFile(w.env.Stdin)
-	errOut, _ := ttyFile(w.env.Stderr)
-	opts := survey.WithStdio(in, errOut, errOut)
+	in, out, _ := w.terminal()
+	opts := survey.WithStdio(in, out, out)
 	if err := survey.AskOne(&survey.Input{
 		Message: "Gateway listen address:",
 		Default: a.Listen,

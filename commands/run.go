@@ -64,7 +64,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		env.Now = time.Now
 	}
 	app := newApp(env)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return ExitOK
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -89,28 +90,34 @@ func (w *wiring) newPassphraseRecipient(c *cli.Context) (sops.Recipient, error) 
 	return secrets.PassphraseRecipient(p, w.env.ScryptWorkFactor)
 }
 
-// ensureIdentity returns the identities, creating the default identity file
-// when none is configured and none exists.
-func (w *wiring) ensureIdentity(kr *secrets.Keyring) (created bool, err error) {
-	ids, err := kr.Identities()
-	if err == nil && len(ids) > 0 {
-		return false, nil
+// ensureIdentity makes sure an identity exists: when the configured one
+// (--identity FILE, or the default file) does not exist yet, it is created.
+func (w *wiring) ensureIdentity(kr *secrets.Keyring) (path string, created bool, err error) {
+	path = kr.DefaultPath
+	if kr.Explicit != "" {
+		if strings.HasPrefix(strings.TrimSpace(kr.Explicit), "AGE-SECRET-KEY-") {
+			_, err := kr.Identities()
+			return kr.ExplicitSource, false, err
+		}
+		path = kr.Explicit
 	}
-	if err != nil && (!errors.Is(err, secrets.ErrNoIdentity) || kr.Explicit != "") {
-		return false, err
+	if _, statErr := os.Stat(path); statErr == nil {
+		_, err := kr.Identities()
+		return path, false, err
 	}
-	if _, err := secrets.GenerateIdentity(kr.DefaultPath, w.env.Now()); err != nil {
-		return false, err
+	if _, err := secrets.GenerateIdentity(path, w.env.Now()); err != nil {
+		return "", false, err
 	}
 	kr.Reload()
-	return true, nil
+	_, err = kr.Identities()
+	return path, true, err
 }
 
 func (w *wiring) secretsInit(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	sess, err := w.open(c.Context, c)
+	sess, err := w.openState(c.Context, c)
 	if err != nil {
 		return err
 	}
@@ -121,6 +128,7 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 			fmt.Sprintf("it is encrypted for %s; use `warden secrets rekey` to change who can open it", strings.Join(rs, ", ")))
 	}
 	var recipients []sops.Recipient
+	var idPath string
 	createdIdentity := false
 	if c.Bool("passphrase") {
 		if len(c.StringSlice("recipient")) > 0 {
@@ -132,7 +140,7 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 		}
 		recipients = []sops.Recipient{r}
 	} else {
-		if createdIdentity, err = w.ensureIdentity(sess.keyring); err != nil {
+		if idPath, createdIdentity, err = w.ensureIdentity(sess.keyring); err != nil {
 			return err
 		}
 		own, err := sess.keyring.DefaultRecipients()
@@ -152,8 +160,8 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 		return err
 	}
 	if createdIdentity {
-		fmt.Fprintf(w.env.Stdout, "created identity %s (recipient %s)\n", sess.keyring.DefaultPath, recipients[0].Label)
-		w.notef("hint: back up %s; without it the secret store and encrypted configs cannot be opened", sess.keyring.DefaultPath)
+		fmt.Fprintf(w.env.Stdout, "created identity %s (recipient %s)\n", idPath, recipients[0].Label)
+		w.notef("hint: back up %s; without it the secret store and encrypted configs cannot be opened", idPath)
 	}
 	fmt.Fprintf(w.env.Stdout, "created secret store %s, encrypted for %s\n", st.Path(), strings.Join(labels(recipients), ", "))
 	return nil
@@ -178,7 +186,7 @@ func nameArg(c *cli.Context) (string, error) {
 
 // openStore opens the session's secret store, which must exist.
 func (w *wiring) openStore(c *cli.Context) (*secrets.Store, error) {
-	sess, err := w.open(c.Context, c)
+	sess, err := w.openState(c.Context, c)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +329,7 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	sess, err := w.open(c.Context, c)
+	sess, err := w.openState(c.Context, c)
 	if err != nil {
 		return err
 	}

@@ -22,26 +22,45 @@ func ttyFile(v any) (*os.File, bool) {
 	return f, true
 }
 
-// canPrompt reports whether questions can be asked: stdin and stderr are
-// terminals and --no-input is not set.
+// canPrompt reports whether questions can be asked: stdin is a terminal,
+// there is a terminal to show the question on, and --no-input is not set.
 func (w *wiring) canPrompt(c *cli.Context) bool {
 	if flagBool(c, "no-input") {
 		return false
 	}
-	_, in := ttyFile(w.env.Stdin)
-	_, errTTY := ttyFile(w.env.Stderr)
-	return in && errTTY
+	_, _, ok := w.terminal()
+	return ok
 }
 
-// readHidden prompts on stderr and reads a line from the terminal without echo.
-func (w *wiring) readHidden(prompt string) (string, error) {
-	in, ok := ttyFile(w.env.Stdin)
+// terminal returns the terminal to read answers from (stdin) and to write
+// questions to: stderr when it is a terminal, else the controlling
+// terminal, so prompts never mix with results on stdout.
+func (w *wiring) terminal() (in, out *os.File, ok bool) {
+	in, ok = ttyFile(w.env.Stdin)
 	if !ok {
-		return "", errors.New("stdin is not a terminal")
+		return nil, nil, false
 	}
-	fmt.Fprint(w.env.Stderr, prompt)
+	if out, ok = ttyFile(w.env.Stderr); ok {
+		return in, out, true
+	}
+	if w.tty == nil {
+		w.tty, w.ttyErr = openControllingTerminal()
+	}
+	if w.ttyErr != nil {
+		return nil, nil, false
+	}
+	return in, w.tty, true
+}
+
+// readHidden prompts on the terminal and reads a line without echo.
+func (w *wiring) readHidden(prompt string) (string, error) {
+	in, out, ok := w.terminal()
+	if !ok {
+		return "", errors.New("no terminal to prompt on")
+	}
+	fmt.Fprint(out, prompt)
 	b, err := term.ReadPassword(int(in.Fd()))
-	fmt.Fprintln(w.env.Stderr)
+	fmt.Fprintln(out)
 	if err != nil {
 		return "", fmt.Errorf("read from terminal: %w", err)
 	}

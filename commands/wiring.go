@@ -21,6 +21,9 @@ import (
 // environment and the config.
 type wiring struct {
 	env Env
+
+	tty    *os.File // the controlling terminal, opened for prompts when stderr is redirected
+	ttyErr error
 }
 
 func (w *wiring) warnf(format string, args ...any) {
@@ -162,14 +165,40 @@ type session struct {
 	stateDir string
 }
 
-// open loads the config and prepares the state dir.
+// openState prepares the state dir for commands that need nothing else
+// from the config: with --state-dir the config is not read at all.
+func (w *wiring) openState(ctx context.Context, c *cli.Context) (*session, error) {
+	if dir := flagString(c, "state-dir"); dir != "" {
+		kr, err := w.keyring(c)
+		if err != nil {
+			return nil, err
+		}
+		abs, err := w.stateDir(c, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.openStateDir(abs); err != nil {
+			return nil, err
+		}
+		return &session{keyring: kr, stateDir: abs}, nil
+	}
+	return w.open(ctx, c)
+}
+
+// open loads the config and prepares the state dir. The secret commands
+// must work with a config that is still broken (storing a secret is how a
+// config is fixed), so a config that breaks rules other than state_dir
+// only gives a warning there.
 func (w *wiring) open(ctx context.Context, c *cli.Context) (*session, error) {
 	kr, err := w.keyring(c)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := w.loadConfig(ctx, c, kr)
-	if err != nil {
+	var ve *config.ValidationError
+	if errors.As(err, &ve) && cfg != nil && !ve.Concerns("state_dir") {
+		w.warnf("%s has problems (see `warden config validate %s`); using its state_dir", ve.File, ve.File)
+	} else if err != nil {
 		return nil, err
 	}
 	dir, err := w.stateDir(c, cfg.Config)

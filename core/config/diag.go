@@ -117,3 +117,13 @@ func editDistance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// Concerns reports whether any diagnostic is about path or a key below it.
+func (e *ValidationError) Concerns(path string) bool {
+	for _, d := range e.Diagnostics {
+		if d.Path == path || strings.HasPrefix(d.Path, path+".") || strings.HasPrefix(d.Path, path+"[") {
+			return true
+		}
+	}
+	return false
+}

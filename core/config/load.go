@@ -78,7 +78,11 @@ func Load(ctx context.Context, path string, decrypt Decrypter) (*Loaded, error) 
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// Parse validates config bytes; name is used in messages.
+// Parse validates config bytes; name is used in messages. When the file is
+// well-formed YAML but breaks rules, the *ValidationError comes with the
+// Loaded as far as it could be decoded (values with a problem keep their
+// defaults), for commands that must work with a broken config, such as
+// storing the secret that fixes it.
 func Parse(ctx context.Context, name string, data []byte, decrypt Decrypter) (*Loaded, error) {
 	l := &Loaded{File: name, positions: map[string]*yaml.Node{}}
 	var root *yaml.Node
@@ -128,10 +132,18 @@ func Parse(ctx context.Context, name string, data []byte, decrypt Decrypter) (*L
 	if len(d.diags) == 0 {
 		l.check(d)
 	}
+	l.resolveStateDir()
 	if len(d.diags) > 0 {
 		sortDiagnostics(d.diags)
-		return nil, &ValidationError{File: name, Diagnostics: d.diags}
+		return l, &ValidationError{File: name, Diagnostics: d.diags}
 	}
+	return l, nil
+}
+
+// resolveStateDir makes a relative state_dir relative to the file.
+func (l *Loaded) resolveStateDir() {
+	cfg := l.Config
+	name := l.File
 	if cfg.StateDir != "" && !filepath.IsAbs(cfg.StateDir) && !strings.HasPrefix(cfg.StateDir, "~") {
 		cfg.StateDir = filepath.Join(filepath.Dir(name), cfg.StateDir)
 	}
@@ -140,7 +152,6 @@ func Parse(ctx context.Context, name string, data []byte, decrypt Decrypter) (*L
 			cfg.StateDir = filepath.Join(home, cfg.StateDir[2:])
 		}
 	}
-	return l, nil
 }
 
 func parseYAML(data []byte) (*yaml.Node, error) {
