@@ -18,6 +18,7 @@ func interspersed(app *cli.App, args []string) []string {
 	cmds := app.Commands
 	flags := app.Flags
 	i := 1
+	leaf := false
 	// Walk down the command names, keeping flags placed between them.
 	for i < len(args) {
 		a := args[i]
@@ -46,9 +47,13 @@ func interspersed(app *cli.App, args []string) []string {
 		i++
 		flags = next.Flags
 		if len(next.Subcommands) == 0 {
+			leaf = true
 			break
 		}
 		cmds = next.Subcommands
+	}
+	if !leaf {
+		return append(out, args[i:]...)
 	}
 	var flagArgs, positional []string
 	for ; i < len(args); i++ {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,8 @@ func (w *wiring) configCommand() *cli.Command {
 			},
 			{
 				Name:   "schema",
-				Usage:  "print the JSON Schema of warden.yaml (for editors and CI)",
+				Usage:  "print the JSON Schema of warden.yaml (for editors and CI), or its reference as Markdown",
+				Flags:  []cli.Flag{formatFlag("WARDEN_SCHEMA_FORMAT", "json", "markdown")},
 				Action: w.configSchema,
 			},
 			{
@@ -251,6 +253,14 @@ func (w *wiring) configShow(c *cli.Context) error {
 
 func (w *wiring) configSchema(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "json", "markdown")
+	if err != nil {
+		return err
+	}
+	if f == "markdown" {
+		_, err := io.WriteString(w.env.Stdout, referenceMarkdown(config.Reference()))
 		return err
 	}
 	out, err := config.JSONSchema()
@@ -496,4 +506,34 @@ func (w *wiring) rekeyRecipients(c *cli.Context, current []string, kr *secrets.K
 		return nil, usageErrorf("no recipients left; a file must stay readable by someone")
 	}
 	return out, nil
+}
+
+// referenceMarkdown renders the config reference as Markdown: the
+// top-level keys, then one table per section.
+func referenceMarkdown(keys []config.KeyInfo) string {
+	var b strings.Builder
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+	header := "| Key | Type | Default | Description |\n|---|---|---|---|\n"
+	row := func(k config.KeyInfo) {
+		def := "—"
+		if k.Default != "" {
+			def = "`" + cell(k.Default) + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Path, cell(k.Type), def, cell(k.Doc))
+	}
+	b.WriteString("#### Top level\n\n" + header)
+	for _, k := range keys {
+		if !strings.Contains(k.Path, ".") && !k.Section {
+			row(k)
+		}
+	}
+	for _, k := range keys {
+		switch {
+		case !strings.Contains(k.Path, ".") && k.Section:
+			fmt.Fprintf(&b, "\n#### `%s`\n\n%s\n\n%s", k.Path, k.Doc, header)
+		case strings.Contains(k.Path, ".") && !k.Section:
+			row(k)
+		}
+	}
+	return b.String()
 }
