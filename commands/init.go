@@ -126,6 +126,10 @@ func (w *wiring) initAction(c *cli.Context) error {
 			return err
 		}
 		storeNote = "created"
+	} else if _, err := st.List(c.Context); err != nil {
+		// Keep going (init must not destroy a store) but say it plainly.
+		w.warnf("the existing secret store cannot be opened with this identity: %v", err)
+		storeNote = "existing, NOT readable with this identity"
 	}
 	sess := &session{keyring: kr, config: loaded, stateDir: dir}
 	db, err := sess.database(c.Context)
