@@ -340,15 +340,7 @@ func (w *wiring) configEncrypt(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := sops.NewDataKey()
-	if err != nil {
-		return err
-	}
-	keys, err := sops.WrapDataKey(key, recipients...)
-	if err != nil {
-		return err
-	}
-	out, err := sops.Encrypt(root, sops.EncryptOptions{Keys: keys, DataKey: key, Now: w.env.Now()})
+	out, err := sops.EncryptFor(root, recipients, sops.Metadata{}, w.env.Now())
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", path, err), "")
 	}
@@ -356,10 +348,7 @@ func (w *wiring) configEncrypt(c *cli.Context) error {
 	if dest == "" {
 		dest = encryptedName(path)
 	}
-	if err := atomicfile.Write(dest, out, atomicfile.Options{Mode: 0o600, NoOverwrite: !c.Bool("force")}); err != nil {
-		if errors.Is(err, atomicfile.ErrExists) {
-			return inputError(err, "pass --force to replace it")
-		}
+	if err := writeOutput(dest, out, c.Bool("force")); err != nil {
 		return err
 	}
 	fmt.Fprintf(w.env.Stdout, "wrote %s (encrypted for %s)\n", dest, strings.Join(labels(recipients), ", "))
@@ -375,20 +364,36 @@ func labels(rs []sops.Recipient) []string {
 	return out
 }
 
-func (w *wiring) configDecrypt(c *cli.Context) error {
+// writeOutput writes a file the user asked for: atomically, mode 0600,
+// replacing an existing one only with --force.
+func writeOutput(dest string, data []byte, force bool) error {
+	err := atomicfile.Write(dest, data, atomicfile.Options{Mode: 0o600, NoOverwrite: !force})
+	if errors.Is(err, atomicfile.ErrExists) {
+		return inputError(err, "pass --force to replace it")
+	}
+	return err
+}
+
+// decryptArg decrypts the FILE argument with the keyring.
+func (w *wiring) decryptArg(c *cli.Context) (string, *secrets.Keyring, *sops.Document, error) {
 	path, err := fileArg(c)
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read %w", err)
+		return "", nil, nil, fmt.Errorf("read %w", err)
 	}
 	kr, err := w.keyring(c)
 	if err != nil {
-		return err
+		return "", nil, nil, err
 	}
 	doc, err := kr.Decrypt(c.Context, path, data)
+	return path, kr, doc, err
+}
+
+func (w *wiring) configDecrypt(c *cli.Context) error {
+	_, _, doc, err := w.decryptArg(c)
 	if err != nil {
 		return err
 	}
@@ -401,10 +406,7 @@ func (w *wiring) configDecrypt(c *cli.Context) error {
 		_, err = w.env.Stdout.Write(out)
 		return err
 	}
-	if err := atomicfile.Write(dest, out, atomicfile.Options{Mode: 0o600, NoOverwrite: !c.Bool("force")}); err != nil {
-		if errors.Is(err, atomicfile.ErrExists) {
-			return inputError(err, "pass --force to replace it")
-		}
+	if err := writeOutput(dest, out, c.Bool("force")); err != nil {
 		return err
 	}
 	fmt.Fprintf(w.env.Stdout, "wrote %s (mode 0600)\n", dest)
@@ -412,19 +414,7 @@ func (w *wiring) configDecrypt(c *cli.Context) error {
 }
 
 func (w *wiring) configRekey(c *cli.Context) error {
-	path, err := fileArg(c)
-	if err != nil {
-		return err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read %w", err)
-	}
-	kr, err := w.keyring(c)
-	if err != nil {
-		return err
-	}
-	doc, err := kr.Decrypt(c.Context, path, data)
+	path, kr, doc, err := w.decryptArg(c)
 	if err != nil {
 		return err
 	}
@@ -436,20 +426,11 @@ func (w *wiring) configRekey(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := sops.NewDataKey()
+	out, err := sops.EncryptFor(doc.Root, newSet, doc.Meta, w.env.Now())
 	if err != nil {
 		return err
 	}
-	keys, err := sops.WrapDataKey(key, newSet...)
-	if err != nil {
-		return err
-	}
-	out, err := sops.Encrypt(doc.Root, sops.EncryptOptions{Keys: keys, DataKey: key, Meta: doc.Meta, Now: w.env.Now()})
-	if err != nil {
-		return err
-	}
-	mode := os.FileMode(0o600)
-	if err := atomicfile.Write(path, out, atomicfile.Options{Mode: mode}); err != nil {
+	if err := atomicfile.Write(path, out, atomicfile.Options{Mode: 0o600}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w.env.Stdout, "rekeyed %s: new data key, encrypted for %s (was %s)\n", path,

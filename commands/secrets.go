@@ -185,16 +185,16 @@ func nameArg(c *cli.Context) (string, error) {
 }
 
 // openStore opens the session's secret store, which must exist.
-func (w *wiring) openStore(c *cli.Context) (*secrets.Store, error) {
+func (w *wiring) openStore(c *cli.Context) (*secrets.Store, *secrets.Keyring, error) {
 	sess, err := w.openState(c.Context, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st := sess.secretStore(w)
 	if !st.Exists() {
-		return nil, inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreMissing), "create it with `warden secrets init` (or `warden init`)")
+		return nil, nil, inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreMissing), "create it with `warden secrets init` (or `warden init`)")
 	}
-	return st, nil
+	return st, sess.keyring, nil
 }
 
 func (w *wiring) secretsSet(c *cli.Context) error {
@@ -202,7 +202,7 @@ func (w *wiring) secretsSet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := w.openStore(c)
+	st, _, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (w *wiring) secretsGet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := w.openStore(c)
+	st, _, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (w *wiring) secretsList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := w.openStore(c)
+	st, _, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
@@ -311,7 +311,7 @@ func (w *wiring) secretsRm(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := w.openStore(c)
+	st, _, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
@@ -329,13 +329,9 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	sess, err := w.openState(c.Context, c)
+	st, kr, err := w.openStore(c)
 	if err != nil {
 		return err
-	}
-	st := sess.secretStore(w)
-	if !st.Exists() {
-		return inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreMissing), "create it with `warden secrets init`")
 	}
 	before, err := st.Recipients()
 	if err != nil {
@@ -353,7 +349,7 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 			return err
 		}
 		recipients = []sops.Recipient{r}
-	} else if recipients, err = recipientsFrom(c.StringSlice("recipient"), sess.keyring); err != nil {
+	} else if recipients, err = recipientsFrom(c.StringSlice("recipient"), kr); err != nil {
 		return err
 	}
 	if err := st.Rekey(c.Context, recipients); err != nil {

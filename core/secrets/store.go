@@ -95,20 +95,16 @@ func (s *Store) Init(ctx context.Context, recipients []sops.Recipient) error {
 	if s.Exists() {
 		return fmt.Errorf("%s: %w", s.path, ErrStoreExists)
 	}
-	key, err := sops.NewDataKey()
-	if err != nil {
-		return err
-	}
-	keys, err := sops.WrapDataKey(key, recipients...)
-	if err != nil {
-		return err
-	}
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map", HeadComment: storeHead,
 		Content: []*yaml.Node{
 			strNode(keySecrets), {Kind: yaml.MappingNode, Tag: "!!map"},
 			strNode(keyUpdated), {Kind: yaml.MappingNode, Tag: "!!map"},
 		}}}}
-	return s.write(doc, key, keys, sops.Metadata{}, true)
+	out, err := sops.EncryptFor(doc, recipients, sops.Metadata{}, s.now())
+	if err != nil {
+		return fmt.Errorf("encrypt secret store: %w", err)
+	}
+	return atomicfile.Write(s.path, out, atomicfile.Options{Mode: 0o600, NoOverwrite: true})
 }
 
 // Recipients lists who can open the store, read from its metadata.
@@ -252,15 +248,14 @@ func (s *Store) Rekey(ctx context.Context, recipients []sops.Recipient) error {
 	if err != nil {
 		return err
 	}
-	key, err := sops.NewDataKey()
-	if err != nil {
-		return err
+	if len(doc.Meta.OtherKeySources) > 0 {
+		return fmt.Errorf("%s also uses %v, which warden cannot re-wrap", s.path, doc.Meta.OtherKeySources)
 	}
-	keys, err := sops.WrapDataKey(key, recipients...)
+	out, err := sops.EncryptFor(doc.Root, recipients, doc.Meta, s.now())
 	if err != nil {
-		return err
+		return fmt.Errorf("encrypt secret store: %w", err)
 	}
-	return s.write(doc.Root, key, keys, doc.Meta, false)
+	return atomicfile.Write(s.path, out, atomicfile.Options{Mode: 0o600})
 }
 
 func (s *Store) modify(ctx context.Context, change func(secrets, updated *yaml.Node) error) error {
@@ -280,7 +275,7 @@ func (s *Store) modify(ctx context.Context, change func(secrets, updated *yaml.N
 	if err := change(secrets, updated); err != nil {
 		return err
 	}
-	return s.write(doc.Root, doc.DataKey, doc.Meta.Keys, doc.Meta, false)
+	return s.rewrite(doc)
 }
 
 func (s *Store) read() ([]byte, error) {
@@ -302,15 +297,16 @@ func (s *Store) open(ctx context.Context) (*sops.Document, error) {
 	return s.keyring.Decrypt(ctx, s.path, data)
 }
 
-func (s *Store) write(root *yaml.Node, key []byte, keys []sops.Key, meta sops.Metadata, create bool) error {
-	if len(meta.OtherKeySources) > 0 {
-		return fmt.Errorf("%s also uses %v, which warden cannot re-wrap", s.path, meta.OtherKeySources)
+// rewrite encrypts a changed document with its own data key and recipients.
+func (s *Store) rewrite(doc *sops.Document) error {
+	if len(doc.Meta.OtherKeySources) > 0 {
+		return fmt.Errorf("%s also uses %v, which warden cannot re-wrap", s.path, doc.Meta.OtherKeySources)
 	}
-	out, err := sops.Encrypt(root, sops.EncryptOptions{Keys: keys, DataKey: key, Meta: meta, Now: s.now()})
+	out, err := sops.Encrypt(doc.Root, sops.EncryptOptions{Keys: doc.Meta.Keys, DataKey: doc.DataKey, Meta: doc.Meta, Now: s.now()})
 	if err != nil {
 		return fmt.Errorf("encrypt secret store: %w", err)
 	}
-	return atomicfile.Write(s.path, out, atomicfile.Options{Mode: 0o600, NoOverwrite: create})
+	return atomicfile.Write(s.path, out, atomicfile.Options{Mode: 0o600})
 }
 
 // sections returns the secrets and updated mappings of a store document.

@@ -541,6 +541,20 @@ func Encrypt(root *yaml.Node, opts EncryptOptions) ([]byte, error) {
 	return Marshal(doc, indent)
 }
 
+// EncryptFor encrypts root under a fresh data key wrapped for recipients,
+// keeping the selector settings of meta (zero for the defaults).
+func EncryptFor(root *yaml.Node, recipients []Recipient, meta Metadata, now time.Time) ([]byte, error) {
+	key, err := NewDataKey()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := WrapDataKey(key, recipients...)
+	if err != nil {
+		return nil, err
+	}
+	return Encrypt(root, EncryptOptions{Keys: keys, DataKey: key, Meta: meta, Now: now})
+}
+
 // Marshal renders a document node with the given indent.
 func Marshal(doc *yaml.Node, indent int) ([]byte, error) {
 	var buf bytes.Buffer
