@@ -21,7 +21,8 @@ func embeddedSQLite(t *testing.T) fs.FS {
 	return fsys
 }
 
-// withExtra returns the embedded SQLite migrations plus extra files.
+// withExtra returns the first embedded SQLite migration (0001_meta, which
+// Open relies on) plus extra files numbered from 0002.
 func withExtra(t *testing.T, extra fstest.MapFS) fstest.MapFS {
 	t.Helper()
 	out := fstest.MapFS{}
@@ -30,7 +31,7 @@ func withExtra(t *testing.T, extra fstest.MapFS) fstest.MapFS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
+	for _, e := range entries[:1] {
 		data, err := fs.ReadFile(base, e.Name())
 		if err != nil {
 			t.Fatal(err)
@@ -46,7 +47,7 @@ func TestEmbeddedMigrationsAreValid(t *testing.T) {
 	// migrations/sqlite fail here, long before any user opens a database.
 	ms, err := loadMigrations(embeddedSQLite(t))
 	if err != nil {
-		t.Fatalf("embedded migrations: %v", err)
+		t.Fatalf("embedded Migrations: %v", err)
 	}
 	if len(ms) == 0 {
 		t.Fatal("no embedded migrations")
@@ -97,7 +98,7 @@ func TestLoadMigrationsRejectsMistakes(t *testing.T) {
 
 	ms, err := loadMigrations(fstest.MapFS{"0002_b_2.sql": sql, "0001_a.sql": sql})
 	if err != nil {
-		t.Fatalf("valid migrations: %v", err)
+		t.Fatalf("valid Migrations: %v", err)
 	}
 	if len(ms) != 2 || ms[0].String() != "0001_a" || ms[1].String() != "0002_b_2" {
 		t.Errorf("loaded %v, want [0001_a 0002_b_2] in order", ms)
@@ -141,7 +142,7 @@ INSERT INTO widgets (name) VALUES ('first');
 `)},
 		"0003_widget_color.sql": {Data: []byte(`ALTER TABLE widgets ADD COLUMN color TEXT;`)},
 	})
-	opts := Options{Path: path, migrations: migrations}
+	opts := Options{Path: path, Migrations: migrations}
 
 	s1, err := Open(context.Background(), opts)
 	if err != nil {
@@ -195,7 +196,7 @@ func TestMigrationsUpgradeExistingDatabase(t *testing.T) {
 	if latest != 1 {
 		t.Skipf("test assumes one embedded migration, have %d", latest)
 	}
-	s := openWith(t, Options{Path: path, migrations: withExtra(t, next)})
+	s := openWith(t, Options{Path: path, Migrations: withExtra(t, next)})
 	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 2 {
 		t.Errorf("SchemaVersion = %d, %v; want 2", v, err)
 	}
@@ -212,13 +213,17 @@ CREATE TABLE half (a INTEGER);
 INSERT INTO no_such_table VALUES (1);
 `)},
 	})
-	_, err := Open(context.Background(), Options{Path: path, migrations: bad})
+	_, err := Open(context.Background(), Options{Path: path, Migrations: bad})
 	if err == nil || !strings.Contains(err.Error(), "apply migration 0002_half") {
 		t.Fatalf("Open err = %v, want a failure applying 0002_half", err)
 	}
 
 	// The database stays at version 1, without the half-created table.
-	s := openAt(t, path)
+	s, err := Open(context.Background(), Options{Path: path, Migrations: withExtra(t, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 1 {
 		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
 	}
@@ -234,7 +239,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		"0002_b.sql": {Data: []byte(`CREATE TABLE b (x INTEGER);`)},
 		"0003_c.sql": {Data: []byte(`CREATE TABLE c (x INTEGER);`)},
 	})
-	s, err := Open(context.Background(), Options{Path: path, migrations: newer})
+	s, err := Open(context.Background(), Options{Path: path, Migrations: newer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +247,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// ... and then this warden, which only knows the embedded version 1,
-	// opens it.
-	s, err = Open(context.Background(), Options{Path: path})
+	// ... and then this warden, which only knows version 1, opens it.
+	s, err = Open(context.Background(), Options{Path: path, Migrations: withExtra(t, nil)})
 	if err == nil {
 		s.Close()
 		t.Fatal("Open accepted a database with a newer schema")
@@ -262,7 +266,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 
 	// Refusing did not modify the database: the newer warden still opens it.
-	s = openWith(t, Options{Path: path, migrations: newer})
+	s = openWith(t, Options{Path: path, Migrations: newer})
 	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 3 {
 		t.Errorf("SchemaVersion = %d, %v; want 3", v, err)
 	}

@@ -16,7 +16,8 @@ import (
 	"time"
 
 	// Registers the "sqlite" database/sql driver.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Dialect names the SQL database behind a [Store].
@@ -67,10 +68,16 @@ type Options struct {
 	// Zero means DefaultReadConns (4).
 	ReadConns int
 
-	// migrations replaces the embedded migrations when non-nil. It is for
-	// tests only: it lets them simulate databases migrated by other warden
-	// versions. The FS root holds the NNNN_name.sql files.
-	migrations fs.FS
+	// Rebuildable marks a database of derived data (such as a search
+	// index) that can be rebuilt from another: commits skip the fsync
+	// (synchronous=NORMAL), so a crash may lose the last few commits but
+	// never corrupts the file.
+	Rebuildable bool
+	// Migrations replaces the embedded migrations when non-nil: for a
+	// secondary database that one package owns (such as the audit log's
+	// search index), and for tests that simulate databases migrated by
+	// other warden versions. The FS root holds the NNNN_name.sql files.
+	Migrations fs.FS
 }
 
 // Store is an open database. It is safe for concurrent use by multiple
@@ -80,6 +87,10 @@ type Store struct {
 	path   string
 	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	reader *sql.DB // ReadConns query_only connections
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // ExecContext statements prepared on the writer
+	toPrep map[string]bool      // statements seen in a transaction, prepared before the next
 
 	closeOnce sync.Once
 	closeErr  error
@@ -113,7 +124,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	case readConns < 0:
 		return nil, fmt.Errorf("open database %s: negative reader connection count %d", path, readConns)
 	}
-	migrationFS := opts.migrations
+	migrationFS := opts.Migrations
 	if migrationFS == nil {
 		migrationFS, err = dialectMigrations(SQLite)
 		if err != nil {
@@ -130,7 +141,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 
 	s := &Store{path: path}
-	if err := s.openPools(ctx, busy, readConns); err != nil {
+	sync := "synchronous(FULL)"
+	if opts.Rebuildable {
+		sync = "synchronous(NORMAL)"
+	}
+	if err := s.openPools(ctx, busy, readConns, sync); err != nil {
 		s.closePools()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -147,7 +162,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 // openPools opens the writer and reader pools. The writer is opened and
 // pinged first so that it, not a reader, switches a new database to WAL.
-func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int) error {
+func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int, syncPragma string) error {
 	busyMS := busy.Milliseconds()
 	if busyMS == 0 {
 		busyMS = 1 // sub-millisecond timeouts round up, not down to "no wait"
@@ -159,7 +174,7 @@ func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int
 			busyPragma,
 			"journal_mode(WAL)",
 			"foreign_keys(1)",
-			"synchronous(FULL)",
+			syncPragma,
 		},
 		"_txlock":      {"immediate"},
 		"_time_format": {"sqlite"},
@@ -172,8 +187,23 @@ func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	if err := writer.PingContext(ctx); err != nil {
-		return fmt.Errorf("connect writer: %w", err)
+	// Switching a new database to WAL takes a lock that does not wait on
+	// the busy handler, so several processes opening a fresh database at
+	// once can see SQLITE_BUSY here: retry within the busy timeout.
+	deadline := time.Now().Add(busy)
+	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 100*time.Millisecond) {
+		err := writer.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return fmt.Errorf("connect writer: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("connect writer: %w", ctx.Err())
+		case <-time.After(delay):
+		}
 	}
 	var mode string
 	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -264,6 +294,12 @@ func (s *Store) closePools() error {
 			errs = append(errs, fmt.Errorf("close readers: %w", err))
 		}
 	}
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	if s.writer != nil {
 		if err := s.writer.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer: %w", err))
@@ -347,6 +383,7 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Queryer
 // call Write (that deadlocks on the single writer connection) and must not
 // retain tx after returning.
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx Queryer) error) error {
+	s.prepareSeen(ctx)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", withCtxErr(ctx, err))
@@ -359,7 +396,7 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx Query
 		}
 	}()
 
-	if err := fn(ctx, tx); err != nil {
+	if err := fn(ctx, &cachedTx{Tx: tx, store: s}); err != nil {
 		done = true
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("roll back write transaction: %w", rbErr))
@@ -373,6 +410,72 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx Query
 	return nil
 }
 
+// maxCachedStmts bounds the writer's prepared statement cache.
+const maxCachedStmts = 128
+
+// cachedTx runs ExecContext through statements prepared once on the single
+// writer connection, so repeated writes skip SQLite's parser.
+type cachedTx struct {
+	*sql.Tx
+	store *Store
+}
+
+func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s := t.store
+	s.stmtMu.Lock()
+	stmt, ok := s.stmts[query]
+	if !ok {
+		// The writer's only connection is busy with this transaction, so
+		// the statement is prepared before the next one starts.
+		if s.toPrep == nil {
+			s.toPrep = map[string]bool{}
+		}
+		s.toPrep[query] = true
+	}
+	s.stmtMu.Unlock()
+	if !ok {
+		return t.Tx.ExecContext(ctx, query, args...)
+	}
+	return t.Tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+}
+
+// prepareSeen prepares, on the idle writer connection, the statements the
+// previous transactions executed. Failures only mean no caching.
+func (s *Store) prepareSeen(ctx context.Context) {
+	s.stmtMu.Lock()
+	queries := make([]string, 0, len(s.toPrep))
+	for q := range s.toPrep {
+		queries = append(queries, q)
+	}
+	s.toPrep = nil
+	s.stmtMu.Unlock()
+	if len(queries) == 0 {
+		return
+	}
+	// Prepare without holding the lock: another goroutine may be inside a
+	// transaction (holding the connection) and need the lock to finish.
+	prepared := map[string]*sql.Stmt{}
+	for _, q := range queries {
+		if st, err := s.writer.PrepareContext(ctx, q); err == nil {
+			prepared[q] = st
+		}
+	}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	for q, st := range prepared {
+		// A full cache keeps what it has (statements in use are never
+		// closed under a transaction); the rest run unprepared.
+		if _, dup := s.stmts[q]; dup || len(s.stmts) >= maxCachedStmts {
+			_ = st.Close()
+			continue
+		}
+		s.stmts[q] = st
+	}
+}
+
 // withCtxErr makes err match ctx.Err() when ctx has ended. database/sql can
 // report a cancelled transaction as sql.ErrTxDone or a driver interrupt
 // error rather than the context error itself.
@@ -382,4 +485,13 @@ func withCtxErr(ctx context.Context, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w (%w)", err, cerr)
+}
+
+// isBusy reports SQLITE_BUSY (and its extended codes).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()&0xff == sqlite3.SQLITE_BUSY
+	}
+	return strings.Contains(err.Error(), "SQLITE_BUSY")
 }

@@ -1,0 +1,294 @@
+package auditlog
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warden-sec/warden/core/store"
+)
+
+// KeySize is the length of the HMAC key.
+const KeySize = 32
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("audit log is closed")
+
+// AppendError means an entry could not be made durable: the action it
+// records must not go ahead.
+type AppendError struct{ Err error }
+
+func (e *AppendError) Error() string { return "audit log append failed: " + e.Err.Error() }
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// Options tune a Log.
+type Options struct {
+	// Now is the clock (tests fix it); default time.Now.
+	Now func() time.Time
+	// MaxBatch bounds how many appends share one transaction (default 512).
+	MaxBatch int
+	// IndexBatch is how many entries the full-text index takes at once
+	// (default 4096).
+	IndexBatch int
+	// IndexPath is the search index database (default audit-index.db
+	// beside the store's file).
+	IndexPath string
+}
+
+// Log is the audit log over a store.
+type Log struct {
+	db  *store.Store
+	key []byte
+	now func() time.Time
+
+	maxBatch   int
+	indexBatch int
+
+	index   *store.Store // the search index, a separate database
+	indexMu sync.Mutex   // one index writer per process at a time
+
+	queue     chan *pending
+	kick      chan struct{}
+	behind    atomic.Int64 // entries committed since the index last caught up
+	done      chan struct{}
+	indexDone chan struct{}
+	closed    chan struct{}
+	once      sync.Once
+}
+
+type pending struct {
+	ctx   context.Context
+	entry Entry
+	err   chan error
+}
+
+// Open starts a Log that appends with key (KeySize bytes).
+func Open(ctx context.Context, db *store.Store, key []byte, opts Options) (*Log, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("audit key is %d bytes, want %d", len(key), KeySize)
+	}
+	l := &Log{db: db, key: append([]byte(nil), key...), now: opts.Now, maxBatch: opts.MaxBatch, indexBatch: opts.IndexBatch,
+		queue: make(chan *pending, 1024), kick: make(chan struct{}, 1), done: make(chan struct{}),
+		indexDone: make(chan struct{}), closed: make(chan struct{})}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.maxBatch <= 0 {
+		l.maxBatch = 512
+	}
+	if l.indexBatch <= 0 {
+		l.indexBatch = 4096
+	}
+	// Reading the head checks the schema is there and the database is readable.
+	if _, err := l.Head(ctx); err != nil {
+		return nil, err
+	}
+	indexPath := opts.IndexPath
+	if indexPath == "" {
+		indexPath = defaultIndexPath(db)
+	}
+	index, err := openIndex(ctx, indexPath)
+	if err != nil {
+		return nil, fmt.Errorf("open audit search index: %w", err)
+	}
+	l.index = index
+	go l.commitLoop()
+	go l.indexLoop()
+	return l, nil
+}
+
+// Close stops accepting appends, waits for those queued, brings the index
+// up to date and closes it. The store stays open.
+func (l *Log) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	<-l.done
+	<-l.indexDone
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := l.IndexPending(ctx)
+	if cerr := l.index.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Append records an event and returns once it is durable. An error means
+// nothing was recorded; the caller must not perform the action.
+func (l *Log) Append(ctx context.Context, ev Event) (Entry, error) {
+	details, err := CanonicalDetails(ev.Details)
+	if err != nil {
+		return Entry{}, &AppendError{Err: err}
+	}
+	t := ev.Time
+	if t.IsZero() {
+		t = l.now()
+	}
+	p := &pending{ctx: ctx, err: make(chan error, 1), entry: Entry{
+		Time: t.UTC(), Actor: clip(ev.Actor), Action: clip(ev.Action), Target: clip(ev.Target),
+		Outcome: clip(ev.Outcome), SourceIP: clip(ev.SourceIP), Details: details,
+	}}
+	select {
+	case <-l.closed:
+		return Entry{}, &AppendError{Err: ErrClosed}
+	default:
+	}
+	select {
+	case l.queue <- p:
+	case <-ctx.Done():
+		return Entry{}, &AppendError{Err: ctx.Err()}
+	case <-l.closed:
+		return Entry{}, &AppendError{Err: ErrClosed}
+	}
+	// Once queued the entry may be committed whatever happens to ctx, so
+	// wait for the verdict: reporting failure for a recorded entry would
+	// make the caller refuse an action the log says happened.
+	if err := <-p.err; err != nil {
+		return Entry{}, &AppendError{Err: err}
+	}
+	return p.entry, nil
+}
+
+// commitLoop is the single committer: it drains the queue into batches
+// and writes each batch in one transaction (group commit).
+func (l *Log) commitLoop() {
+	defer close(l.done)
+	batch := make([]*pending, 0, l.maxBatch)
+	for {
+		var first *pending
+		select {
+		case first = <-l.queue:
+		case <-l.closed:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case p := <-l.queue:
+					l.commit([]*pending{p})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < l.maxBatch {
+			select {
+			case p := <-l.queue:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		l.commit(batch)
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (l *Log) commit(batch []*pending) {
+	live := batch[:0:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.err <- err
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := l.db.Write(context.Background(), func(ctx context.Context, tx store.Queryer) error {
+		seq, prev, err := head(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range live {
+			seq++
+			p.entry.Seq = seq
+			body := p.entry.Encode()
+			p.entry.PrevHash = prev
+			p.entry.Hash = l.mac(prev, body)
+			if _, err := tx.ExecContext(ctx, insertEntry, int64(seq), p.entry.Time.UnixNano(), body, prev, p.entry.Hash); err != nil {
+				return fmt.Errorf("insert audit entry %d: %w", seq, err)
+			}
+			prev = p.entry.Hash
+		}
+		return nil
+	})
+	if err == nil {
+		l.behind.Add(int64(len(live)))
+	}
+	for _, p := range live {
+		p.err <- err
+	}
+}
+
+const insertEntry = `INSERT INTO audit_log (seq, time_ns, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?)`
+
+func (l *Log) mac(prev, body []byte) []byte {
+	m := hmac.New(sha256.New, l.key)
+	m.Write(prev)
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// genesis is the previous hash of the very first entry.
+var genesis = make([]byte, sha256.Size)
+
+// head returns the last entry's seq and hash, or 0 and the genesis hash.
+func head(ctx context.Context, q store.Queryer) (uint64, []byte, error) {
+	var seq int64
+	var hash []byte
+	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, genesis, nil
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("read audit log head: %w", err)
+	}
+	return uint64(seq), hash, nil
+}
+
+// Head is the newest entry's sequence number and hash (0 and zeros when
+// the log is empty).
+type HeadInfo struct {
+	Seq   uint64
+	Hash  []byte
+	First uint64 // the oldest entry kept (0 when empty)
+	Count uint64
+}
+
+// Head reports the ends of the chain.
+func (l *Log) Head(ctx context.Context) (HeadInfo, error) {
+	var h HeadInfo
+	err := l.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		seq, hash, err := head(ctx, q)
+		if err != nil {
+			return err
+		}
+		h.Seq, h.Hash = seq, hash
+		if seq == 0 {
+			return nil
+		}
+		var first, count int64
+		if err := q.QueryRowContext(ctx, `SELECT MIN(seq), COUNT(*) FROM audit_log`).Scan(&first, &count); err != nil {
+			return fmt.Errorf("read audit log range: %w", err)
+		}
+		h.First, h.Count = uint64(first), uint64(count)
+		return nil
+	})
+	return h, err
+}
+
+// Entries reports whether the log holds any entry.
+func (l *Log) Empty(ctx context.Context) (bool, error) {
+	h, err := l.Head(ctx)
+	return h.Seq == 0, err
+}

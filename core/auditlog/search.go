@@ -1,0 +1,201 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warden-sec/warden/core/store"
+)
+
+// Query selects entries for Search.
+type Query struct {
+	// Text is matched against actor, action, target, outcome and details:
+	// every word must occur (punctuation included, as a phrase); a
+	// trailing * matches a prefix.
+	Text   string
+	Since  time.Time
+	Until  time.Time
+	Actor  string // exact
+	Action string // exact, or a prefix ending in '.' or '*' (secret.*)
+	Limit  int    // default 50
+}
+
+// ErrQuery is wrapped by errors in a search query.
+var ErrQuery = errors.New("invalid search query")
+
+// Search returns matching entries, newest first. It first brings the index
+// up to date; if that fails (say, a read-only database) it searches what is
+// indexed.
+func (l *Log) Search(ctx context.Context, q Query) ([]Entry, error) {
+	match, err := ftsQuery(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	if match != "" {
+		if _, err := l.IndexPending(ctx); err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	keep := func(e Entry) bool {
+		switch {
+		case !q.Since.IsZero() && e.Time.Before(q.Since):
+			return false
+		case !q.Until.IsZero() && !e.Time.Before(q.Until):
+			return false
+		case q.Actor != "" && e.Actor != q.Actor:
+			return false
+		case q.Action != "" && !actionMatches(q.Action, e.Action):
+			return false
+		}
+		return true
+	}
+	page := limit
+	if q.Actor != "" || q.Action != "" || !q.Since.IsZero() || !q.Until.IsZero() {
+		page = max(4*limit, 200)
+	}
+	var out []Entry
+	var before int64 = -1 // seq bound for the next page; -1: from the newest
+	for len(out) < limit {
+		seqs, err := l.candidates(ctx, match, q, before, page)
+		if err != nil {
+			return nil, err
+		}
+		if len(seqs) == 0 {
+			break
+		}
+		entries, err := l.fetch(ctx, seqs)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if keep(e) && len(out) < limit {
+				out = append(out, e)
+			}
+		}
+		before = seqs[len(seqs)-1]
+		if len(seqs) < page {
+			break
+		}
+	}
+	return out, nil
+}
+
+// candidates returns up to n sequence numbers below before (newest first):
+// from the index when there is text to match, else from the log itself.
+func (l *Log) candidates(ctx context.Context, match string, q Query, before int64, n int) ([]int64, error) {
+	var seqs []int64
+	collect := func(ctx context.Context, rq store.Queryer, query string, args ...any) error {
+		rows, err := rq.QueryContext(ctx, query, args...)
+		if err != nil {
+			if strings.Contains(err.Error(), "fts5") {
+				return fmt.Errorf("%w: %v", ErrQuery, err)
+			}
+			return fmt.Errorf("search audit log: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var s int64
+			if err := rows.Scan(&s); err != nil {
+				return err
+			}
+			seqs = append(seqs, s)
+		}
+		return rows.Err()
+	}
+	bound := before
+	if bound < 0 {
+		bound = 1<<62 - 1
+	}
+	if match != "" {
+		err := l.index.Read(ctx, func(ctx context.Context, rq store.Queryer) error {
+			return collect(ctx, rq, `SELECT rowid FROM audit_fts WHERE audit_fts MATCH ? AND rowid < ? ORDER BY rowid DESC LIMIT ?`, match, bound, n)
+		})
+		return seqs, err
+	}
+	err := l.db.Read(ctx, func(ctx context.Context, rq store.Queryer) error {
+		query := `SELECT seq FROM audit_log WHERE seq < ?`
+		args := []any{bound}
+		if !q.Since.IsZero() {
+			query += ` AND time_ns >= ?`
+			args = append(args, q.Since.UnixNano())
+		}
+		if !q.Until.IsZero() {
+			query += ` AND time_ns < ?`
+			args = append(args, q.Until.UnixNano())
+		}
+		return collect(ctx, rq, query+` ORDER BY seq DESC LIMIT ?`, append(args, n)...)
+	})
+	return seqs, err
+}
+
+// fetch reads entries by sequence number, newest first; numbers that are
+// gone (purged) are skipped.
+func (l *Log) fetch(ctx context.Context, seqs []int64) ([]Entry, error) {
+	var out []Entry
+	err := l.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		var in strings.Builder
+		args := make([]any, len(seqs))
+		for i, s := range seqs {
+			if i > 0 {
+				in.WriteByte(',')
+			}
+			in.WriteByte('?')
+			args[i] = s
+		}
+		rows, err := q.QueryContext(ctx, `SELECT seq, body, prev_hash, hash FROM audit_log WHERE seq IN (`+in.String()+`) ORDER BY seq DESC`, args...)
+		if err != nil {
+			return fmt.Errorf("read audit log: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e Entry
+			var seq int64
+			var body []byte
+			if err := rows.Scan(&seq, &body, &e.PrevHash, &e.Hash); err != nil {
+				return fmt.Errorf("read audit log: %w", err)
+			}
+			if err := e.Decode(body); err != nil || e.Seq != uint64(seq) {
+				continue // damaged; Verify reports it
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func actionMatches(filter, action string) bool {
+	if p, ok := strings.CutSuffix(filter, "*"); ok {
+		return strings.HasPrefix(action, p)
+	}
+	if strings.HasSuffix(filter, ".") {
+		return strings.HasPrefix(action, filter)
+	}
+	return action == filter
+}
+
+// ftsQuery turns user words into an FTS5 query: each word is a phrase
+// (quoted, so punctuation is literal); a trailing * makes it a prefix.
+func ftsQuery(text string) (string, error) {
+	var parts []string
+	for _, w := range strings.Fields(text) {
+		prefix := strings.HasSuffix(w, "*")
+		w = strings.TrimSuffix(w, "*")
+		if w == "" {
+			return "", fmt.Errorf("%w: a lone *", ErrQuery)
+		}
+		p := `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		if prefix {
+			p += "*"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " "), nil
+}
