@@ -32,6 +32,7 @@ func newApp(env Env) *cli.App {
 			w.initCommand(),
 			w.configCommand(),
 			w.secretsCommand(),
+			w.logCommand(),
 			w.versionCommand(),
 		},
 	}

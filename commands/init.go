@@ -140,6 +140,11 @@ func (w *wiring) initAction(c *cli.Context) error {
 	if err := db.Close(); err != nil {
 		return err
 	}
+	if err := w.recordCreation(c, sess, "init", target, map[string]any{
+		"channels": ans.Channels, "sandbox_mode": ans.SandboxMode, "listen": ans.Listen, "replaced": exists,
+	}); err != nil {
+		return err
+	}
 
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(target), err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/AlecAivazis/survey/v2/terminal"
 
+	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/secrets"
 	"github.com/warden-sec/warden/core/sops"
@@ -112,6 +113,10 @@ func exitCode(err error) int {
 	var pe *secrets.PermissionError
 	var sve *sops.ValueError
 	var tooNew *store.SchemaTooNewError
+	var appendErr *auditlog.AppendError
+	if errors.As(err, &appendErr) {
+		return ExitInternal
+	}
 	switch {
 	case errors.As(err, &ve), errors.As(err, &de), errors.As(err, &pe), errors.As(err, &sve), errors.As(err, &tooNew):
 		return ExitInput

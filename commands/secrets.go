@@ -79,7 +79,7 @@ func (w *wiring) secretsCommand() *cli.Command {
 var passphrasePolicy = strength.Policy{MinLength: 12, MinBits: 60}
 
 // newPassphraseRecipient asks for a new passphrase (confirmed on a terminal).
-func (w *wiring) newPassphraseRecipient(c *cli.Context) (sops.Recipient, error) {
+func (w *wiring) newPassphraseRecipient(c *cli.Context, kr *secrets.Keyring) (sops.Recipient, error) {
 	p, err := w.passphrase(c, "new passphrase for the secret store: ", true)
 	if err != nil {
 		return sops.Recipient{}, err
@@ -87,7 +87,12 @@ func (w *wiring) newPassphraseRecipient(c *cli.Context) (sops.Recipient, error) 
 	if err := passphrasePolicy.Check(p); err != nil {
 		return sops.Recipient{}, inputError(fmt.Errorf("the passphrase %v", err), "use a few random words or a password manager's generator")
 	}
-	return secrets.PassphraseRecipient(p, w.env.ScryptWorkFactor)
+	r, err := secrets.PassphraseRecipient(p, w.env.ScryptWorkFactor)
+	if err != nil {
+		return r, err
+	}
+	kr.RememberPassphrase(p)
+	return r, nil
 }
 
 // ensureIdentity makes sure an identity exists: when the configured one
@@ -134,7 +139,7 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 		if len(c.StringSlice("recipient")) > 0 {
 			return usageErrorf("--passphrase cannot be combined with --recipient: age allows a passphrase only as the sole recipient")
 		}
-		r, err := w.newPassphraseRecipient(c)
+		r, err := w.newPassphraseRecipient(c, sess.keyring)
 		if err != nil {
 			return err
 		}
@@ -159,6 +164,10 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 	if err := st.Init(c.Context, recipients); err != nil {
 		return err
 	}
+	if err := w.recordCreation(c, sess, "secrets.init", st.Path(), map[string]any{"recipients": labels(recipients)}); err != nil {
+		_ = os.Remove(st.Path()) // unrecorded: undo
+		return err
+	}
 	if createdIdentity {
 		fmt.Fprintf(w.env.Stdout, "created identity %s (recipient %s)\n", idPath, recipients[0].Label)
 		w.notef("hint: back up %s; without it the secret store and encrypted configs cannot be opened", idPath)
@@ -166,6 +175,9 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 	fmt.Fprintf(w.env.Stdout, "created secret store %s, encrypted for %s\n", st.Path(), strings.Join(labels(recipients), ", "))
 	return nil
 }
+
+// reservedSecret reports names the audit log keeps for itself.
+func reservedSecret(name string) bool { return name == auditKeySecret || name == checkpointKeySecret }
 
 func nameArg(c *cli.Context) (string, error) {
 	switch c.NArg() {
@@ -185,7 +197,7 @@ func nameArg(c *cli.Context) (string, error) {
 }
 
 // openStore opens the session's secret store, which must exist.
-func (w *wiring) openStore(c *cli.Context) (*secrets.Store, *secrets.Keyring, error) {
+func (w *wiring) openStore(c *cli.Context) (*secrets.Store, *session, error) {
 	sess, err := w.openState(c.Context, c)
 	if err != nil {
 		return nil, nil, err
@@ -194,7 +206,7 @@ func (w *wiring) openStore(c *cli.Context) (*secrets.Store, *secrets.Keyring, er
 	if !st.Exists() {
 		return nil, nil, inputError(fmt.Errorf("%s: %w", st.Path(), secrets.ErrStoreMissing), "create it with `warden secrets init` (or `warden init`)")
 	}
-	return st, sess.keyring, nil
+	return st, sess, nil
 }
 
 func (w *wiring) secretsSet(c *cli.Context) error {
@@ -202,7 +214,7 @@ func (w *wiring) secretsSet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := w.openStore(c)
+	st, sess, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
@@ -224,7 +236,20 @@ func (w *wiring) secretsSet(c *cli.Context) error {
 	} else if value, err = w.readSecretValue(c, name, c.String("from-file")); err != nil {
 		return err
 	}
-	replaced, err := st.Set(c.Context, name, value)
+	if reservedSecret(name) {
+		return inputError(fmt.Errorf("%s is reserved for the audit log", name), "replacing it would make every audit entry fail verification")
+	}
+	a, err := w.openAudit(c.Context, c, sess, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var replaced bool
+	err = a.audited(c.Context, "secret.set", name, map[string]any{"generated": generated, "from_file": c.String("from-file") != ""}, func() error {
+		var err error
+		replaced, err = st.Set(c.Context, name, value)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -244,11 +269,21 @@ func (w *wiring) secretsGet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := w.openStore(c)
+	st, sess, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
-	v, err := st.Get(c.Context, name)
+	a, err := w.openAudit(c.Context, c, sess, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var v string
+	err = a.audited(c.Context, "secret.read", name, nil, func() error {
+		var err error
+		v, err = st.Get(c.Context, name)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, secrets.ErrNotFound) {
 			return inputError(err, "list the names with `warden secrets list`")
@@ -311,11 +346,19 @@ func (w *wiring) secretsRm(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := w.openStore(c)
+	if reservedSecret(name) {
+		return inputError(fmt.Errorf("%s is reserved for the audit log", name), "removing it would make the audit log unverifiable")
+	}
+	st, sess, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
-	if err := st.Delete(c.Context, name); err != nil {
+	a, err := w.openAudit(c.Context, c, sess, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.audited(c.Context, "secret.delete", name, nil, func() error { return st.Delete(c.Context, name) }); err != nil {
 		if errors.Is(err, secrets.ErrNotFound) {
 			return inputError(err, "list the names with `warden secrets list`")
 		}
@@ -329,10 +372,11 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	st, kr, err := w.openStore(c)
+	st, sess, err := w.openStore(c)
 	if err != nil {
 		return err
 	}
+	kr := sess.keyring
 	before, err := st.Recipients()
 	if err != nil {
 		return err
@@ -344,7 +388,7 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 	}
 	var recipients []sops.Recipient
 	if c.Bool("passphrase") {
-		r, err := w.newPassphraseRecipient(c)
+		r, err := w.newPassphraseRecipient(c, kr)
 		if err != nil {
 			return err
 		}
@@ -352,10 +396,27 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 	} else if recipients, err = recipientsFrom(c.StringSlice("recipient"), kr); err != nil {
 		return err
 	}
-	if err := st.Rekey(c.Context, recipients); err != nil {
+	a, err := w.openAudit(c.Context, c, sess, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.audited(c.Context, "secrets.rekey", st.Path(), map[string]any{"recipients": labels(recipients), "previous": before},
+		func() error { return st.Rekey(c.Context, recipients) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(w.env.Stdout, "rekeyed %s: new data key, encrypted for %s (was %s)\n", st.Path(),
 		strings.Join(labels(recipients), ", "), strings.Join(before, ", "))
 	return nil
+}
+
+// recordCreation records something a command has just created; the caller
+// undoes the creation when this fails.
+func (w *wiring) recordCreation(c *cli.Context, sess *session, action, target string, details map[string]any) error {
+	a, err := w.openAudit(c.Context, c, sess, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.record(c.Context, action, target, "success", details)
 }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,7 +50,10 @@ func TestMain(m *testing.M) {
 func runWarden(args []string) int {
 	env := commands.ProcessEnv(commands.BuildInfo{Version: "v0.0.0-test", Commit: "0123456789abcdef", Date: "2026-11-22T00:00:00Z"})
 	env.ScryptWorkFactor = testScryptWorkFactor
-	return commands.Run(context.Background(), args, env)
+	// As main.go: an interrupt or SIGTERM cancels the context.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return commands.Run(ctx, args, env)
 }
 
 func TestScripts(t *testing.T) {
@@ -82,6 +88,12 @@ func TestScripts(t *testing.T) {
 					"waitfile":  cmdWaitFile,
 					"linecount": cmdLineCount,
 					"pty":       cmdPty,
+					"sqlexec":   cmdSQLExec,
+					"sqllock":   cmdSQLLock,
+					"sqlunlock": cmdSQLUnlock,
+					"syslogd":   cmdSyslogd,
+					"httpsink":  cmdHTTPSink,
+					"countseq":  cmdCountSeq,
 				},
 			})
 		})
@@ -158,5 +170,31 @@ func cmdLineCount(ts *testscript.TestScript, neg bool, args []string) {
 	got := len(strings.Split(strings.TrimRight(ts.ReadFile(args[0]), "\n"), "\n"))
 	if (got == n) == neg {
 		ts.Fatalf("%s has %d lines, want %d", args[0], got, n)
+	}
+}
+
+// countseq FILE N asserts that FILE (one entry or message per line) holds
+// exactly the sequence numbers 1..N, each once.
+func cmdCountSeq(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: countseq FILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	seen := map[int]int{}
+	re := regexp.MustCompile(`"seq":(\d+)`)
+	for _, line := range strings.Split(strings.TrimSpace(ts.ReadFile(args[0])), "\n") {
+		if m := re.FindStringSubmatch(line); m != nil {
+			s, _ := strconv.Atoi(m[1])
+			seen[s]++
+		}
+	}
+	for i := 1; i <= n; i++ {
+		if seen[i] != 1 {
+			ts.Fatalf("%s: entry %d arrived %d times", args[0], i, seen[i])
+		}
+	}
+	if len(seen) != n {
+		ts.Fatalf("%s: %d distinct entries, want %d", args[0], len(seen), n)
 	}
 }

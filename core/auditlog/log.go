@@ -53,13 +53,15 @@ type Log struct {
 	index   *store.Store // the search index, a separate database
 	indexMu sync.Mutex   // one index writer per process at a time
 
-	queue     chan *pending
-	kick      chan struct{}
-	behind    atomic.Int64 // entries committed since the index last caught up
-	done      chan struct{}
-	indexDone chan struct{}
-	closed    chan struct{}
-	once      sync.Once
+	queue chan *pending
+	kick  chan struct{}
+	// forwardKick wakes Forward after commits.
+	forwardKick chan struct{}
+	behind      atomic.Int64 // entries committed since the index last caught up
+	done        chan struct{}
+	indexDone   chan struct{}
+	closed      chan struct{}
+	once        sync.Once
 }
 
 type pending struct {
@@ -74,7 +76,7 @@ func Open(ctx context.Context, db *store.Store, key []byte, opts Options) (*Log,
 		return nil, fmt.Errorf("audit key is %d bytes, want %d", len(key), KeySize)
 	}
 	l := &Log{db: db, key: append([]byte(nil), key...), now: opts.Now, maxBatch: opts.MaxBatch, indexBatch: opts.IndexBatch,
-		queue: make(chan *pending, 1024), kick: make(chan struct{}, 1), done: make(chan struct{}),
+		queue: make(chan *pending, 1024), kick: make(chan struct{}, 1), forwardKick: make(chan struct{}, 1), done: make(chan struct{}),
 		indexDone: make(chan struct{}), closed: make(chan struct{})}
 	if l.now == nil {
 		l.now = time.Now
@@ -185,9 +187,11 @@ func (l *Log) commitLoop() {
 			}
 		}
 		l.commit(batch)
-		select {
-		case l.kick <- struct{}{}:
-		default:
+		for _, k := range []chan struct{}{l.kick, l.forwardKick} {
+			select {
+			case k <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

@@ -49,7 +49,14 @@ func Defaults() *Config {
 			FileSize:   64 << 20,
 			OpenFiles:  256,
 		},
-		Security: Security{Audit: Audit{RetentionDays: 90, MaxEntries: 1_000_000}},
+		Security: Security{Audit: Audit{
+			RetentionDays: 90,
+			MaxEntries:    1_000_000,
+			Checkpoint:    Checkpoint{Interval: Duration(time.Hour)},
+			Forward: Forward{
+				Syslog: SyslogForward{Network: "tcp", AppName: "warden"},
+			},
+		}},
 		Logging:  Logging{Level: "info", Format: "text"},
 	}
 }

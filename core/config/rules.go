@@ -89,6 +89,19 @@ func (l *Loaded) check(d *decoder) {
 		add("channels.discord.public_key", "", "is required when the channel is enabled (interactions are verified with it)")
 	}
 
+	fw := c.Security.Audit.Forward
+	if fw.Syslog.Enabled && fw.Syslog.Address == "" {
+		add("security.audit.forward.syslog.address", "", "is required when syslog forwarding is enabled")
+	}
+	if fw.Syslog.Network != "unix" && fw.Syslog.Address != "" {
+		if _, _, err := net.SplitHostPort(fw.Syslog.Address); err != nil {
+			add("security.audit.forward.syslog.address", "", "%q is not host:port", fw.Syslog.Address)
+		}
+	}
+	if fw.HTTP.Enabled && fw.HTTP.URL == "" {
+		add("security.audit.forward.http.url", "", "is required when HTTP forwarding is enabled")
+	}
+
 	seen := map[string]int{}
 	for i, s := range c.Security.Audit.Suppressions {
 		if j, dup := seen[s.ID]; dup {

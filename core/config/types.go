@@ -165,6 +165,37 @@ type Audit struct {
 	RetentionDays int           `yaml:"retention_days" doc:"Audit entries older than this are purged (0 keeps them forever)." min:"0" max:"36500"`
 	MaxEntries    int           `yaml:"max_entries" doc:"At most this many audit entries are kept (0 means no limit)." min:"0" max:"1000000000"`
 	Suppressions  []Suppression `yaml:"suppressions" doc:"Audit findings accepted on purpose, each with a reason and an optional expiry."`
+	Checkpoint    Checkpoint    `yaml:"checkpoint" doc:"Signed checkpoints of the audit log head, to keep outside Warden."`
+	Forward       Forward       `yaml:"forward" doc:"Copies of every audit entry sent to a separate system (ASVS 16.4.3)."`
+}
+
+// Checkpoint configures the periodic signed checkpoints warden serve writes.
+type Checkpoint struct {
+	File     string   `yaml:"file" doc:"File that warden serve appends a signed checkpoint to (one JSON object per line); - for stdout, empty for none." format:"path"`
+	Interval Duration `yaml:"interval" doc:"How often warden serve writes a checkpoint." min:"1m" max:"7d"`
+}
+
+// Forward configures where audit entries are copied.
+type Forward struct {
+	Syslog SyslogForward `yaml:"syslog" doc:"RFC 5424 syslog over TCP, TLS or a unix socket."`
+	HTTP   HTTPForward   `yaml:"http" doc:"JSON batches POSTed to an HTTP endpoint."`
+}
+
+// SyslogForward sends entries to a syslog server.
+type SyslogForward struct {
+	Enabled    bool   `yaml:"enabled" doc:"Forward audit entries to syslog."`
+	Network    string `yaml:"network" doc:"tcp, tls (RFC 5425) or unix (a stream socket path in address)." enum:"tcp|tls|unix"`
+	Address    string `yaml:"address" doc:"host:port, or the socket path for unix."`
+	AppName    string `yaml:"app_name" doc:"APP-NAME of the syslog messages." pattern:"^[!-~]{1,48}$"`
+	CAFile     string `yaml:"ca_file" doc:"PEM CA bundle to verify the server with tls (default: the system roots)." format:"path"`
+	ServerName string `yaml:"server_name" doc:"Name expected in the server certificate with tls (default: the host of address)."`
+}
+
+// HTTPForward sends entries to an HTTP endpoint.
+type HTTPForward struct {
+	Enabled bool   `yaml:"enabled" doc:"Forward audit entries to an HTTP endpoint."`
+	URL     string `yaml:"url" doc:"Endpoint that receives POSTed JSON arrays of entries." format:"url"`
+	Token   Secret `yaml:"token" doc:"Bearer token sent with each request." secret:"true"`
 }
 
 // Suppression accepts one audit finding.

@@ -351,3 +351,7 @@ func PassphraseRecipient(p string, workFactor int) (sops.Recipient, error) {
 // Reload forgets identities loaded earlier, so a file created since (by
 // GenerateIdentity) is picked up.
 func (k *Keyring) Reload() { k.loaded, k.loadErr, k.didLoad = nil, nil, false }
+
+// RememberPassphrase makes p the keyring's passphrase, so a store just
+// encrypted with it opens without asking again.
+func (k *Keyring) RememberPassphrase(p string) { k.phrase, k.havePhrase = p, true }

@@ -138,6 +138,23 @@ func (s *Store) migrate(ctx context.Context, ms []migration) error {
 		latest = ms[len(ms)-1].version
 	}
 	var current int
+	// Usually there is nothing to do: check without the write lock first.
+	if err := s.Read(ctx, func(ctx context.Context, q Queryer) error {
+		var tables int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&tables); err != nil || tables == 0 {
+			return errors.New("no schema_migrations table")
+		}
+		v, err := currentVersion(ctx, q)
+		current = v
+		return err
+	}); err == nil {
+		if current > latest {
+			return &SchemaTooNewError{Version: current, Supported: latest}
+		}
+		if current == latest {
+			return nil
+		}
+	}
 	err := s.Write(ctx, func(ctx context.Context, tx Queryer) error {
 		if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
 			return fmt.Errorf("create schema_migrations table: %w", err)

@@ -257,6 +257,14 @@ func (s *Store) initMeta(ctx context.Context) error {
 	}
 	id := hex.EncodeToString(raw[:])
 	now := time.Now().UTC().Format(time.RFC3339)
+	// Usually already there: look without taking the write lock, so a
+	// database another process holds locked can still be opened and read.
+	var n int
+	if err := s.Read(ctx, func(ctx context.Context, q Queryer) error {
+		return q.QueryRowContext(ctx, `SELECT COUNT(*) FROM meta WHERE key IN ('instance_id', 'created_at')`).Scan(&n)
+	}); err == nil && n == 2 {
+		return nil
+	}
 	err := s.Write(ctx, func(ctx context.Context, tx Queryer) error {
 		const q = `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`
 		if _, err := tx.ExecContext(ctx, q, "instance_id", id); err != nil {
