@@ -57,6 +57,6 @@ func Defaults() *Config {
 				Syslog: SyslogForward{Network: "tcp", AppName: "warden"},
 			},
 		}},
-		Logging:  Logging{Level: "info", Format: "text"},
+		Logging: Logging{Level: "info", Format: "text"},
 	}
 }
