@@ -415,7 +415,7 @@ func (w *wiring) logPurge(c *cli.Context) error {
 		return nil
 	}
 	took := time.Since(start)
-	if err := a.log.CleanIndex(c.Context, 0); err != nil {
+	if _, err := a.log.IndexPending(c.Context); err != nil {
 		w.warnf("purged entries stay in the search index until the next run: %v", err)
 	}
 	fmt.Fprintf(w.env.Stdout, "purged %d entries in %s; a retention_purge entry records the range and anchor\n", n, took.Round(time.Millisecond))

@@ -539,3 +539,29 @@ func TestEncodeDecode(t *testing.T) {
 		t.Fatal("trailing bytes accepted")
 	}
 }
+
+func TestLargePurgeRebuildsTheIndex(t *testing.T) {
+	f := newFixture(t)
+	fill(t, f, 60000)
+	ctx := context.Background()
+	if _, err := f.log.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.log.EnforceRetention(ctx, 0, 20000); err != nil || n != 40001 {
+		t.Fatalf("%d %v", n, err)
+	}
+	if _, err := f.log.IndexPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Entries are appended concurrently, so find one that was kept and
+	// one that was purged by their sequence numbers.
+	res, err := f.log.Search(ctx, Query{Text: "session", Limit: 100000})
+	if err != nil || len(res) != 20000-1 {
+		t.Fatalf("%d results, %v", len(res), err)
+	}
+	for _, e := range res {
+		if e.Seq <= 40001 {
+			t.Fatalf("purged entry %d found", e.Seq)
+		}
+	}
+}

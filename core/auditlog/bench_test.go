@@ -49,7 +49,7 @@ func BenchmarkAppend16(b *testing.B) { benchAppend(b, 16) }
 func BenchmarkAppend64(b *testing.B) { benchAppend(b, 64) }
 
 // fill appends n entries quickly (64 writers).
-func fill(b *testing.B, f *fixture, n int) {
+func fill(b testing.TB, f *fixture, n int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for g := 0; g < 64; g++ {

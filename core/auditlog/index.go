@@ -63,6 +63,9 @@ func readIndexState(ctx context.Context, q store.Queryer) (uint64, []byte, error
 }
 
 func writeIndexState(ctx context.Context, q store.Queryer, upto uint64, h []byte) error {
+	if h == nil {
+		h = []byte{}
+	}
 	for _, kv := range [][2]any{{keyUpto, []byte(strconv.FormatUint(upto, 10))}, {keyUptoHash, h}} {
 		if _, err := q.ExecContext(ctx, `INSERT INTO index_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, kv[0], kv[1]); err != nil {
 			return fmt.Errorf("write index state: %w", err)
@@ -111,14 +114,14 @@ func (l *Log) IndexPending(ctx context.Context) (int, error) {
 	defer l.indexMu.Unlock()
 	total := 0
 	l.behind.Store(0)
+	if err := l.cleanIndex(ctx, 0); err != nil {
+		return 0, err
+	}
 	for {
 		n, err := l.indexSome(ctx, l.indexBatch)
 		total += n
-		if err != nil {
+		if err != nil || n == 0 {
 			return total, err
-		}
-		if n == 0 {
-			return total, l.cleanIndex(ctx, 0)
 		}
 	}
 }
@@ -241,6 +244,16 @@ func (l *Log) cleanIndex(ctx context.Context, limit int) error {
 		}
 		if !lowest.Valid || lowest.Int64 >= below {
 			return nil
+		}
+		// When a third or more of the index is stale (a large purge), dropping it and
+		// indexing what remains is far cheaper than deleting row by row.
+		if stale, kept := below-lowest.Int64, int64(h.Count); limit == 0 && stale > 50000 && 2*stale > kept {
+			return l.index.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO audit_fts (audit_fts) VALUES ('delete-all')`); err != nil {
+					return fmt.Errorf("reset index: %w", err)
+				}
+				return writeIndexState(ctx, tx, 0, nil)
+			})
 		}
 		hi := min(below-1, lowest.Int64+chunk-1)
 		if err := l.index.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
