@@ -367,7 +367,15 @@ func labels(rs []sops.Recipient) []string {
 // writeOutput writes a file the user asked for: atomically, mode 0600,
 // replacing an existing one only with --force.
 func writeOutput(dest string, data []byte, force bool) error {
-	err := atomicfile.Write(dest, data, atomicfile.Options{Mode: 0o600, NoOverwrite: !force})
+	return writeOutputFrom(dest, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, force)
+}
+
+// writeOutputFrom is writeOutput for output produced by fill.
+func writeOutputFrom(dest string, fill func(io.Writer) error, force bool) error {
+	err := atomicfile.WriteFrom(dest, fill, atomicfile.Options{Mode: 0o600, NoOverwrite: !force})
 	if errors.Is(err, atomicfile.ErrExists) {
 		return inputError(err, "pass --force to replace it")
 	}

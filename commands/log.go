@@ -17,7 +17,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/auditfwd"
 	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/config"
@@ -363,14 +362,11 @@ func (w *wiring) logExport(c *cli.Context) error {
 			return err
 		}
 		n := 0
-		err := atomicfile.WriteFrom(dest, func(wr io.Writer) error {
+		err := writeOutputFrom(dest, func(wr io.Writer) error {
 			var err error
 			n, err = a.log.Export(c.Context, wr, 0, since)
 			return err
-		}, atomicfile.Options{Mode: 0o600, NoOverwrite: !c.Bool("force")})
-		if errors.Is(err, atomicfile.ErrExists) {
-			return inputError(err, "pass --force to replace it")
-		}
+		}, c.Bool("force"))
 		if err == nil {
 			fmt.Fprintf(w.env.Stdout, "exported %d entries to %s (mode 0600)\n", n, dest)
 		}
@@ -399,8 +395,7 @@ func (w *wiring) logPurge(c *cli.Context) error {
 			return err
 		}
 		if plan.Count == 0 {
-			fmt.Fprintf(w.env.Stdout, "nothing to purge (retention %d days, at most %d entries)\n", days, maxEntries)
-			return nil
+			return w.nothingToPurge(days, maxEntries)
 		}
 		fmt.Fprintf(w.env.Stdout, "would purge %d entries (seq %d to %d) by %s\n", plan.Count, plan.From, plan.To, plan.Reason)
 		return nil
@@ -411,14 +406,18 @@ func (w *wiring) logPurge(c *cli.Context) error {
 		return auditFailed(err)
 	}
 	if n == 0 {
-		fmt.Fprintf(w.env.Stdout, "nothing to purge (retention %d days, at most %d entries)\n", days, maxEntries)
-		return nil
+		return w.nothingToPurge(days, maxEntries)
 	}
 	took := time.Since(start)
 	if _, err := a.log.IndexPending(c.Context); err != nil {
 		w.warnf("purged entries stay in the search index until the next run: %v", err)
 	}
 	fmt.Fprintf(w.env.Stdout, "purged %d entries in %s; a retention_purge entry records the range and anchor\n", n, took.Round(time.Millisecond))
+	return nil
+}
+
+func (w *wiring) nothingToPurge(days, maxEntries int) error {
+	fmt.Fprintf(w.env.Stdout, "nothing to purge (retention %d days, at most %d entries)\n", days, maxEntries)
 	return nil
 }
 

@@ -49,16 +49,10 @@ func (l *Log) Each(ctx context.Context, from uint64, since time.Time, fn func(En
 			}
 			defer rows.Close()
 			for rows.Next() {
-				var e Entry
-				var seq int64
-				var body []byte
-				if err := rows.Scan(&seq, &body, &e.PrevHash, &e.Hash); err != nil {
-					return fmt.Errorf("read audit log: %w", err)
+				e, err := scanEntry(rows)
+				if err != nil {
+					return fmt.Errorf("audit entry %d: %w (run warden log verify)", e.Seq, err)
 				}
-				if err := e.Decode(body); err != nil {
-					return fmt.Errorf("audit entry %d: %w (run warden log verify)", seq, err)
-				}
-				e.Seq = uint64(seq)
 				batch = append(batch, e)
 			}
 			return rows.Err()
@@ -156,4 +150,21 @@ func VerifyExport(r io.Reader, key []byte) (Report, error) {
 	rep.OK = rep.Break == nil
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// scanEntry reads a (seq, body, prev_hash, hash) row and decodes it. A row
+// whose body does not decode, or names another seq, is an error.
+func scanEntry(rows interface{ Scan(...any) error }) (Entry, error) {
+	var e Entry
+	var seq int64
+	var body []byte
+	if err := rows.Scan(&seq, &body, &e.PrevHash, &e.Hash); err != nil {
+		return e, fmt.Errorf("read audit log: %w", err)
+	}
+	err := e.Decode(body)
+	if err == nil && e.Seq != uint64(seq) {
+		err = errBody
+	}
+	e.Seq = uint64(seq)
+	return e, err
 }

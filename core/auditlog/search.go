@@ -155,13 +155,8 @@ func (l *Log) fetch(ctx context.Context, seqs []int64) ([]Entry, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e Entry
-			var seq int64
-			var body []byte
-			if err := rows.Scan(&seq, &body, &e.PrevHash, &e.Hash); err != nil {
-				return fmt.Errorf("read audit log: %w", err)
-			}
-			if err := e.Decode(body); err != nil || e.Seq != uint64(seq) {
+			e, err := scanEntry(rows)
+			if err != nil {
 				continue // damaged; Verify reports it
 			}
 			out = append(out, e)
