@@ -33,6 +33,9 @@ func newApp(env Env) *cli.App {
 			w.configCommand(),
 			w.secretsCommand(),
 			w.logCommand(),
+			w.usersCommand(),
+			w.sessionsCommand(),
+			w.tokensCommand(),
 			w.versionCommand(),
 		},
 	}

@@ -1,9 +1,11 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -27,7 +29,8 @@ func writeJSON(w io.Writer, v any) error {
 
 // writeTable prints rows under a header as a plain, borderless table.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
-	t := tablewriter.NewTable(w,
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 			Borders: tw.BorderNone,
 			Symbols: tw.NewSymbols(tw.StyleNone),
@@ -49,6 +52,16 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	}
 	if err := t.Render(); err != nil {
 		return fmt.Errorf("write table: %w", err)
+	}
+	// The renderer pads every cell; drop the padding at both ends of a line.
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		line = strings.TrimPrefix(strings.TrimRight(line, " \n"), " ")
+		if _, err := io.WriteString(w, line+"\n"); err != nil {
+			return err
+		}
 	}
 	return nil
 }

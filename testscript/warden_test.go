@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/warden-sec/warden/commands"
+	"github.com/warden-sec/warden/core/auth/totp"
 )
 
 // testScryptWorkFactor keeps passphrase tests fast; production uses age's default.
@@ -94,6 +95,9 @@ func TestScripts(t *testing.T) {
 					"syslogd":   cmdSyslogd,
 					"httpsink":  cmdHTTPSink,
 					"countseq":  cmdCountSeq,
+					"totpcode":  cmdTOTPCode,
+					"gwlogin":   cmdGWLogin,
+					"gwauth":    cmdGWAuth,
 				},
 			})
 		})
@@ -197,4 +201,22 @@ func cmdCountSeq(ts *testscript.TestScript, neg bool, args []string) {
 	if len(seen) != n {
 		ts.Fatalf("%s: %d distinct entries, want %d", args[0], len(seen), n)
 	}
+}
+
+// totpcode FILE VAR reads the "secret  XXXX XXXX …" line warden printed
+// into FILE and sets VAR to the current TOTP code, as an authenticator app
+// would show it.
+func cmdTOTPCode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: totpcode FILE VAR")
+	}
+	for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		if rest, ok := strings.CutPrefix(line, "secret  "); ok {
+			secret, err := totp.DecodeSecret(rest)
+			ts.Check(err)
+			ts.Setenv(args[1], totp.Code(secret, totp.Step(time.Now())))
+			return
+		}
+	}
+	ts.Fatalf("no secret line in %s", args[0])
 }

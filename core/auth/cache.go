@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// sessionTTL is how long a session's state is trusted before it is read
+// again: a revocation by another process takes effect within it; one in
+// this process takes effect at once.
+const sessionTTL = time.Second
+
+type sessionState struct {
+	userID    int64
+	name      string
+	role      Role
+	expires   time.Time
+	lastSeen  time.Time
+	live      bool // not revoked, user not disabled
+	fetchedAt time.Time
+}
+
+// sessionCache holds recently checked sessions.
+type sessionCache struct {
+	mu sync.RWMutex
+	m  map[string]sessionState
+}
+
+func newSessionCache() *sessionCache { return &sessionCache{m: map[string]sessionState{}} }
+
+func (c *sessionCache) get(sid string, now time.Time) (sessionState, bool) {
+	c.mu.RLock()
+	st, ok := c.m[sid]
+	c.mu.RUnlock()
+	if !ok || now.Sub(st.fetchedAt) >= sessionTTL || now.Before(st.fetchedAt) {
+		return sessionState{}, false
+	}
+	return st, true
+}
+
+func (c *sessionCache) put(sid string, st sessionState) {
+	c.mu.Lock()
+	c.m[sid] = st
+	c.mu.Unlock()
+}
+
+// forget drops sessions so the next check reads the database.
+func (c *sessionCache) forget(sids ...string) {
+	c.mu.Lock()
+	for _, s := range sids {
+		delete(c.m, s)
+	}
+	c.mu.Unlock()
+}
+
+func (c *sessionCache) forgetUser(userID int64) {
+	c.mu.Lock()
+	for sid, st := range c.m {
+		if st.userID == userID {
+			delete(c.m, sid)
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *sessionCache) sweep(now time.Time) {
+	c.mu.Lock()
+	for sid, st := range c.m {
+		if now.Sub(st.fetchedAt) > time.Minute {
+			delete(c.m, sid)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// tokenCache remembers access tokens whose signature and claims were
+// already checked, until they expire, so a client reusing its token costs
+// a map lookup instead of a JWT parse. Session liveness is still checked
+// on every request.
+type tokenCache struct {
+	mu sync.RWMutex
+	m  map[string]*accessClaims
+}
+
+const maxCachedTokens = 50_000
+
+func newTokenCache() *tokenCache { return &tokenCache{m: map[string]*accessClaims{}} }
+
+func (c *tokenCache) get(token string, now time.Time) (*accessClaims, bool) {
+	c.mu.RLock()
+	cl, ok := c.m[token]
+	c.mu.RUnlock()
+	if !ok || !now.Before(cl.ExpiresAt.Time) {
+		return nil, false
+	}
+	return cl, true
+}
+
+func (c *tokenCache) put(token string, cl *accessClaims) {
+	c.mu.Lock()
+	if len(c.m) >= maxCachedTokens {
+		// Drop an arbitrary half; they are parsed again when used.
+		n := 0
+		for k := range c.m {
+			delete(c.m, k)
+			if n++; n >= maxCachedTokens/2 {
+				break
+			}
+		}
+	}
+	c.m[token] = cl
+	c.mu.Unlock()
+}
+
+func (c *tokenCache) sweep(now time.Time) {
+	c.mu.Lock()
+	for k, cl := range c.m {
+		if !now.Before(cl.ExpiresAt.Time) {
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *tokenCache) forgetAll() {
+	c.mu.Lock()
+	c.m = map[string]*accessClaims{}
+	c.mu.Unlock()
+}

@@ -1,0 +1,271 @@
+// Package auth is Warden's identity core: users and passwords, sessions
+// with short access tokens and rotating refresh tokens, TOTP second
+// factors with recovery codes, gateway (machine) tokens, rate limiting of
+// failed attempts, and roles. Every decision is recorded in the audit log
+// before it takes effect; when the audit log cannot be written, the
+// request fails (fail closed).
+//
+// The command line (warden users|sessions|tokens) and the gateway's HTTP
+// routes both call into this package; neither makes decisions of its own.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/auth/password"
+	"github.com/warden-sec/warden/core/auth/ratelimit"
+	"github.com/warden-sec/warden/core/store"
+)
+
+// Auditor records decisions (*auditlog.Log).
+type Auditor interface {
+	Append(ctx context.Context, ev auditlog.Event) (auditlog.Entry, error)
+}
+
+// Options configure a Service.
+type Options struct {
+	DB        *store.Store
+	Audit     Auditor
+	AccessKey []byte // signs access tokens; KeySize bytes at least
+	TOTPKey   []byte // seals TOTP secrets at rest; 32 bytes
+	Hasher    *password.Hasher
+	Policy    password.Policy
+
+	AccessTTL            time.Duration // default 15m
+	SessionTTL           time.Duration // default 24h
+	RememberTTL          time.Duration // default 30d
+	IdleTimeout          time.Duration // 0: none
+	MaxSessionsPerDevice int           // default 10
+	TOTPIssuer           string        // default "Warden"
+
+	// RateLimit enables the limits on failed attempts: IPLimit per client
+	// address (IPv6 grouped by /64), AccountLimit per account whatever the
+	// address.
+	RateLimit    bool
+	IPLimit      ratelimit.Rule
+	AccountLimit ratelimit.Rule
+	// SharedToken is the optional gateway token from the config (role agent).
+	SharedToken string
+
+	Now func() time.Time
+}
+
+// Service is the identity core.
+type Service struct {
+	db     *store.Store
+	audit  Auditor
+	signer *signer
+	totp   *sealer
+	hasher *password.Hasher
+	policy password.Policy
+	opts   Options
+	now    func() time.Time
+
+	ipLimit   *ratelimit.Limiter
+	acctLimit *ratelimit.Limiter
+
+	sessions    *sessionCache
+	validated   *tokenCache
+	touchMu     sync.Mutex
+	lastTouch   map[string]time.Time
+	sharedToken string
+}
+
+// New builds a Service.
+func New(opts Options) (*Service, error) {
+	if opts.DB == nil || opts.Audit == nil || opts.Hasher == nil {
+		return nil, errors.New("auth: database, audit log and hasher are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.AccessTTL, 15*time.Minute)
+	def(&opts.SessionTTL, 24*time.Hour)
+	def(&opts.RememberTTL, 30*24*time.Hour)
+	if opts.MaxSessionsPerDevice <= 0 {
+		opts.MaxSessionsPerDevice = 10
+	}
+	if opts.TOTPIssuer == "" {
+		opts.TOTPIssuer = "Warden"
+	}
+	if opts.Policy.MinLength == 0 {
+		opts.Policy = password.Policy{MinLength: 32, MaxLength: 1024}
+	}
+	sg, err := newSigner(opts.AccessKey, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	se, err := newSealer(opts.TOTPKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{db: opts.DB, audit: opts.Audit, signer: sg, totp: se, hasher: opts.Hasher, policy: opts.Policy,
+		opts: opts, now: opts.Now, sessions: newSessionCache(), validated: newTokenCache(), lastTouch: map[string]time.Time{},
+		sharedToken: opts.SharedToken}
+	if opts.RateLimit {
+		if opts.IPLimit.Attempts <= 0 {
+			opts.IPLimit = ratelimit.Rule{Attempts: 5, Window: 5 * time.Minute}
+		}
+		if opts.AccountLimit.Attempts <= 0 {
+			opts.AccountLimit = ratelimit.Rule{Attempts: 100, Window: time.Hour}
+		}
+		s.ipLimit = ratelimit.New(ratelimit.Options{Rule: opts.IPLimit, Now: opts.Now})
+		s.acctLimit = ratelimit.New(ratelimit.Options{Rule: opts.AccountLimit, Now: opts.Now})
+	}
+	return s, nil
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Kind      string `json:"kind"` // "user" or "token"
+	UserID    int64  `json:"userId,omitempty"`
+	Name      string `json:"name"`
+	Role      Role   `json:"role"`
+	SessionID string `json:"sessionId,omitempty"`
+	TokenID   string `json:"tokenId,omitempty"`
+}
+
+// Actor names the principal in the audit log.
+func (p Principal) Actor() string {
+	switch p.Kind {
+	case "token":
+		return "token:" + p.Name
+	case "local":
+		return "cli:" + p.Name
+	}
+	return "user:" + p.Name
+}
+
+// Can reports whether the principal holds permission perm.
+func (p Principal) Can(perm Permission) bool { return Allows(p.Role, perm) }
+
+// Local is the principal of someone at the machine's command line: they
+// hold the state dir, so they act as admin.
+func Local(name string) Principal { return Principal{Kind: "local", Name: name, Role: RoleAdmin} }
+
+// Errors a client may be told about. The audit log gets the detail.
+var (
+	// ErrInvalidCredentials: wrong user, password, code or token (never which).
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrSecondFactorRequired: the password was right; send a TOTP or recovery code too.
+	ErrSecondFactorRequired = errors.New("a second factor is required")
+	// ErrForbidden: authenticated but not allowed.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotFound: no such user, session or token.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidInput: a name, role or value that cannot be accepted.
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrConflict: the name is taken, or the state does not allow it.
+	ErrConflict = errors.New("conflict")
+)
+
+// RateLimitedError says when to try again.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many failed attempts; retry in %d s", RetryAfterSeconds(e.RetryAfter))
+}
+
+// RetryAfterSeconds rounds up to whole seconds (at least 1).
+func RetryAfterSeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// record appends an audit entry; its failure fails the caller.
+func (s *Service) record(ctx context.Context, actor, action, target, outcome, ip string, details map[string]any) error {
+	if _, err := s.audit.Append(ctx, auditlog.Event{Actor: actor, Action: action, Target: target, Outcome: outcome,
+		SourceIP: ip, Details: details}); err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	return nil
+}
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// ValidateName checks a user or token name.
+func ValidateName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("%w: name %q: use 1-64 characters a-z, 0-9, '.', '_', '-', starting with a letter or digit", ErrInvalidInput, name)
+	}
+	return nil
+}
+
+// limiterChecks are the rate limits that apply to an attempt on account
+// (may be empty) from ip.
+func (s *Service) limiterChecks(ip, account string) []ratelimit.Check {
+	if s.ipLimit == nil {
+		return nil
+	}
+	var checks []ratelimit.Check
+	if a, err := netip.ParseAddr(ip); err == nil {
+		checks = append(checks, ratelimit.Check{Limiter: s.ipLimit, Key: ratelimit.IPKey(a)})
+	} else if ip != "" {
+		checks = append(checks, ratelimit.Check{Limiter: s.ipLimit, Key: "ip:" + ip})
+	}
+	if account != "" {
+		checks = append(checks, ratelimit.Check{Limiter: s.acctLimit, Key: "acct:" + strings.ToLower(account)})
+	}
+	return checks
+}
+
+// gate refuses an attempt while a limit is exhausted; the first refusal of
+// a blocking period is audited, the others are not.
+func (s *Service) gate(ctx context.Context, action, ip, account string) error {
+	checks := s.limiterChecks(ip, account)
+	if len(checks) == 0 {
+		return nil
+	}
+	d := ratelimit.Allow(checks...)
+	if d.Allowed {
+		return nil
+	}
+	if d.FirstDenial {
+		if err := s.record(ctx, "anonymous", action+".rate_limited", account, auditlog.OutcomeDenied, ip,
+			map[string]any{"retry_after_s": RetryAfterSeconds(d.RetryAfter)}); err != nil {
+			return err
+		}
+	}
+	return &RateLimitedError{RetryAfter: d.RetryAfter}
+}
+
+func (s *Service) failed(ip, account string) {
+	if checks := s.limiterChecks(ip, account); len(checks) > 0 {
+		ratelimit.FailAll(checks...)
+	}
+}
+
+// succeeded resets the account's counter. The address's counter is left to
+// expire on its own: otherwise an attacker could log into an account of
+// their own every few guesses to reset the limit on their address.
+func (s *Service) succeeded(ip, account string) {
+	if s.acctLimit != nil && account != "" {
+		s.acctLimit.Succeed("acct:" + strings.ToLower(account))
+	}
+}
+
+// Sweep drops expired rate-limit state (the maintenance tick calls it).
+func (s *Service) Sweep() {
+	if s.ipLimit != nil {
+		s.ipLimit.Sweep()
+		s.acctLimit.Sweep()
+	}
+	s.sessions.sweep(s.now())
+	s.validated.sweep(s.now())
+}

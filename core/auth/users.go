@@ -1,0 +1,245 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/store"
+)
+
+// User is a gateway account (no secrets).
+type User struct {
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	Role              Role       `json:"role"`
+	Created           time.Time  `json:"created"`
+	PasswordChanged   time.Time  `json:"passwordChanged"`
+	Disabled          *time.Time `json:"disabled,omitempty"`
+	LastLogin         *time.Time `json:"lastLogin,omitempty"`
+	TwoFactorEnabled  bool       `json:"twoFactor"`
+	RecoveryCodesLeft int        `json:"recoveryCodesLeft"`
+}
+
+// userRow is a user with what login needs.
+type userRow struct {
+	User
+	passwordHash string
+	totpSecret   []byte
+	totpPending  []byte
+}
+
+func nsTime(ns sql.NullInt64) *time.Time {
+	if !ns.Valid {
+		return nil
+	}
+	t := time.Unix(0, ns.Int64).UTC()
+	return &t
+}
+
+const userColumns = `id, name, role, password_hash, password_changed_ns, created_ns, disabled_ns, last_login_ns, totp_secret, totp_pending, totp_enabled_ns`
+
+func scanUser(row interface{ Scan(...any) error }) (*userRow, error) {
+	var u userRow
+	var role string
+	var changed, created int64
+	var disabled, lastLogin, totpEnabled sql.NullInt64
+	if err := row.Scan(&u.ID, &u.Name, &role, &u.passwordHash, &changed, &created, &disabled, &lastLogin, &u.totpSecret, &u.totpPending, &totpEnabled); err != nil {
+		return nil, err
+	}
+	u.Role = Role(role)
+	u.PasswordChanged, u.Created = time.Unix(0, changed).UTC(), time.Unix(0, created).UTC()
+	u.Disabled, u.LastLogin = nsTime(disabled), nsTime(lastLogin)
+	u.TwoFactorEnabled = totpEnabled.Valid && len(u.totpSecret) > 0
+	return &u, nil
+}
+
+func (s *Service) userByName(ctx context.Context, q store.Queryer, name string) (*userRow, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, strings.ToLower(name)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: user %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+func (s *Service) loadUser(ctx context.Context, name string) (*userRow, error) {
+	var u *userRow
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		var err error
+		u, err = s.userByName(ctx, q, name)
+		return err
+	})
+	return u, err
+}
+
+// CreateUser adds a user; the password must meet the policy.
+func (s *Service) CreateUser(ctx context.Context, actor Principal, name string, role Role, pw string) (*User, error) {
+	if !actor.Can(PermUsersManage) {
+		return nil, ErrForbidden
+	}
+	name = strings.ToLower(name)
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	if err := s.policy.Check(pw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	if err := checkPasswordContext(name, pw); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, actor.Actor(), "user.create", name, auditlog.OutcomeAllowed, "", map[string]any{"role": string(role)}); err != nil {
+		return nil, err
+	}
+	now := s.now().UnixNano()
+	var id int64
+	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, name).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return fmt.Errorf("%w: user %q exists", ErrConflict, name)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, password_hash, password_changed_ns, created_ns) VALUES (?, ?, ?, ?, ?)`,
+			name, string(role), hash, now, now)
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		_ = s.record(ctx, actor.Actor(), "user.create", name, auditlog.OutcomeFailure, "", map[string]any{"error": err.Error()})
+		return nil, err
+	}
+	t := time.Unix(0, now).UTC()
+	return &User{ID: id, Name: name, Role: role, Created: t, PasswordChanged: t}, nil
+}
+
+// ListUsers returns every user.
+func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
+	var out []User
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		rows, err := q.QueryContext(ctx, `SELECT `+userColumns+`, (SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = users.id AND r.used_ns IS NULL) FROM users ORDER BY name`)
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u userRow
+			var role string
+			var changed, created int64
+			var disabled, lastLogin, totpEnabled sql.NullInt64
+			if err := rows.Scan(&u.ID, &u.Name, &role, &u.passwordHash, &changed, &created, &disabled, &lastLogin, &u.totpSecret, &u.totpPending, &totpEnabled, &u.RecoveryCodesLeft); err != nil {
+				return err
+			}
+			u.Role = Role(role)
+			u.PasswordChanged, u.Created = time.Unix(0, changed).UTC(), time.Unix(0, created).UTC()
+			u.Disabled, u.LastLogin = nsTime(disabled), nsTime(lastLogin)
+			u.TwoFactorEnabled = totpEnabled.Valid && len(u.totpSecret) > 0
+			out = append(out, u.User)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// CountUsers returns how many users exist (the gateway's first-run check).
+func (s *Service) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		return q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
+	})
+	return n, err
+}
+
+// DisableUser stops a user from logging in and revokes their sessions.
+func (s *Service) DisableUser(ctx context.Context, actor Principal, name string) error {
+	if !actor.Can(PermUsersManage) {
+		return ErrForbidden
+	}
+	u, err := s.loadUser(ctx, name)
+	if err != nil {
+		return err
+	}
+	if u.Disabled != nil {
+		return fmt.Errorf("%w: user %q is already disabled", ErrConflict, u.Name)
+	}
+	if err := s.record(ctx, actor.Actor(), "user.disable", u.Name, auditlog.OutcomeAllowed, "", nil); err != nil {
+		return err
+	}
+	now := s.now().UnixNano()
+	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_ns = ? WHERE id = ?`, now, u.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = 'user disabled' WHERE user_id = ? AND revoked_ns IS NULL`, now, u.ID)
+		return err
+	})
+	s.sessions.forgetUser(u.ID)
+	return err
+}
+
+// ResetPassword changes a user's password: the current one is required,
+// the new one must meet the policy and differ, and every session (with its
+// refresh token) of the user is revoked. Two-factor stays as it was.
+func (s *Service) ResetPassword(ctx context.Context, actor Principal, name, current, next, ip string) error {
+	if err := s.gate(ctx, "password.change", ip, name); err != nil {
+		return err
+	}
+	u, err := s.loadUser(ctx, name)
+	if err != nil {
+		_ = s.hasher.VerifyDummy(ctx, current)
+		s.failed(ip, name)
+		return ErrInvalidCredentials
+	}
+	ok, _, err := s.hasher.Verify(ctx, current, u.passwordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.failed(ip, name)
+		if err := s.record(ctx, actor.Actor(), "password.change", u.Name, auditlog.OutcomeFailure, ip, map[string]any{"reason": "wrong current password"}); err != nil {
+			return err
+		}
+		return ErrInvalidCredentials
+	}
+	if err := s.policy.CheckChange(current, next); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	if err := checkPasswordContext(u.Name, next); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	if err := s.record(ctx, actor.Actor(), "password.change", u.Name, auditlog.OutcomeAllowed, ip, map[string]any{"revokes_sessions": true}); err != nil {
+		return err
+	}
+	now := s.now().UnixNano()
+	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_ns = ? WHERE id = ?`, hash, now, u.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = 'password changed' WHERE user_id = ? AND revoked_ns IS NULL`, now, u.ID)
+		return err
+	})
+	s.sessions.forgetUser(u.ID)
+	s.succeeded(ip, name)
+	return err
+}
