@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,22 @@ func BenchmarkLoginDefaultParams(b *testing.B) {
 		}
 	}
 }
+
+func benchLoginFailure(b *testing.B, name string) {
+	f := newFixture(b, func(o *Options) {
+		o.Hasher = password.NewHasher(password.Default(), 0)
+		o.RateLimit = false
+	})
+	f.user("alice", RoleOperator)
+	for b.Loop() {
+		if _, err := f.login(LoginRequest{Username: name, Password: "wrong password that is long enough!"}); !errors.Is(err, ErrInvalidCredentials) {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoginWrongPassword(b *testing.B) { benchLoginFailure(b, "alice") }
+func BenchmarkLoginUnknownUser(b *testing.B)   { benchLoginFailure(b, "nobody") }
 
 func TestLoginFloodIsCapped(t *testing.T) {
 	hasher := password.NewHasher(lowParams(), 2)

@@ -87,6 +87,7 @@ type Hasher struct {
 
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
+	derivations atomic.Int64
 
 	dummyOnce sync.Once
 	dummy     string
@@ -181,6 +182,9 @@ func (h *Hasher) InFlight() int { return int(h.inFlight.Load()) }
 // MaxInFlight reports the highest number of hashes seen running at once.
 func (h *Hasher) MaxInFlight() int { return int(h.maxInFlight.Load()) }
 
+// Derivations reports how many argon2id derivations have run.
+func (h *Hasher) Derivations() int64 { return h.derivations.Load() }
+
 // derive runs argon2id with p once a slot is free. p must be valid.
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
 	// Check first: select picks at random when both a slot and ctx.Done()
@@ -203,5 +207,6 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 			break
 		}
 	}
+	h.derivations.Add(1)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
