@@ -36,6 +36,8 @@ func newApp(env Env) *cli.App {
 			w.usersCommand(),
 			w.sessionsCommand(),
 			w.tokensCommand(),
+			w.serveCommand(),
+			w.tlsCommand(),
 			w.versionCommand(),
 		},
 	}

@@ -98,6 +98,8 @@ func TestScripts(t *testing.T) {
 					"totpcode":  cmdTOTPCode,
 					"gwlogin":   cmdGWLogin,
 					"gwauth":    cmdGWAuth,
+					"waitready": cmdWaitReady,
+					"http":      cmdHTTP,
 				},
 			})
 		})

@@ -77,6 +77,7 @@ type Service struct {
 	touchMu     sync.Mutex
 	lastTouch   map[string]time.Time
 	sharedToken string
+	setup       setupState
 }
 
 // New builds a Service.
@@ -243,6 +244,13 @@ func (s *Service) gate(ctx context.Context, action, ip, account string) error {
 		}
 	}
 	return &RateLimitedError{RetryAfter: d.RetryAfter}
+}
+
+// CheckClientLimit refuses a client whose address has used up its failed
+// attempts (the gateway asks before it accepts a WebSocket or a bearer
+// token), with a *RateLimitedError.
+func (s *Service) CheckClientLimit(ctx context.Context, action, ip string) error {
+	return s.gate(ctx, action, ip, "")
 }
 
 func (s *Service) failed(ip, account string) {

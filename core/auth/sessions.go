@@ -439,12 +439,13 @@ func (s *Service) revoke(ctx context.Context, actor, sid, reason, ip string) err
 }
 
 // RevokeSession ends a session: the caller's own, or anyone's with the
-// sessions permission.
+// sessions permission. Without it, another user's session is ErrNotFound.
 func (s *Service) RevokeSession(ctx context.Context, actor Principal, sid, ip string) error {
 	if actor.Kind != "local" && !actor.Can(PermSessionsManage) {
+		// Someone else's session looks the same as no session at all.
 		owner, err := s.sessionOwner(ctx, sid)
 		if err != nil || owner != actor.UserID {
-			return ErrForbidden
+			return fmt.Errorf("%w: no session %s of yours", ErrNotFound, sid)
 		}
 	}
 	return s.revoke(ctx, actor.Actor(), sid, "revoked by "+actor.Actor(), ip)
@@ -555,4 +556,35 @@ func (s *Service) CleanupSessions(ctx context.Context) (int, error) {
 	}
 	s.touchMu.Unlock()
 	return int(n), nil
+}
+
+// SessionLive reports whether a session can still be used: not revoked or
+// expired, its user enabled, and not idle past the idle timeout. Like
+// Authenticate it reads the database at most once a second per session;
+// the gateway asks it to close WebSockets of sessions that ended.
+func (s *Service) SessionLive(ctx context.Context, sid string) (bool, error) {
+	now := s.now()
+	st, err := s.sessionState(ctx, sid, now)
+	if err != nil {
+		return false, err
+	}
+	if !st.live || !now.Before(st.expires) {
+		return false, nil
+	}
+	if idle := s.opts.IdleTimeout; idle > 0 && now.Sub(st.lastSeen) > idle {
+		return false, nil
+	}
+	return true, nil
+}
+
+// CountLiveSessions counts sessions that are neither revoked nor expired.
+func (s *Service) CountLiveSessions(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		return q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE revoked_ns IS NULL AND expires_ns > ?`, s.now().UnixNano()).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, nil
 }

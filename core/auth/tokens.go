@@ -211,3 +211,25 @@ func (s *Service) checkToken(ctx context.Context, token string) (Principal, stri
 	})
 	return Principal{Kind: "token", Name: name, Role: Role(role), TokenID: id}, "", nil
 }
+
+// TokenLive reports whether a gateway token is still valid (not revoked or
+// expired); the config's shared token always is.
+func (s *Service) TokenLive(ctx context.Context, id string) (bool, error) {
+	if id == "config" {
+		return s.sharedToken != "", nil
+	}
+	var expires, revoked sql.NullInt64
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		return q.QueryRowContext(ctx, `SELECT expires_ns, revoked_ns FROM gateway_tokens WHERE id = ?`, id).Scan(&expires, &revoked)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read token %s: %w", id, err)
+	}
+	if revoked.Valid || (expires.Valid && !s.now().Before(time.Unix(0, expires.Int64))) {
+		return false, nil
+	}
+	return true, nil
+}

@@ -84,6 +84,12 @@ func (s *Service) CreateUser(ctx context.Context, actor Principal, name string, 
 	if !actor.Can(PermUsersManage) {
 		return nil, ErrForbidden
 	}
+	return s.createUser(ctx, actor.Actor(), name, role, pw, "", nil)
+}
+
+// createUser checks and stores a new user. check, when set, runs inside the
+// write transaction before the insert and can refuse it.
+func (s *Service) createUser(ctx context.Context, actor, name string, role Role, pw, ip string, check func(context.Context, store.Queryer) error) (*User, error) {
 	name = strings.ToLower(name)
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -101,12 +107,17 @@ func (s *Service) CreateUser(ctx context.Context, actor Principal, name string, 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.record(ctx, actor.Actor(), "user.create", name, auditlog.OutcomeAllowed, "", map[string]any{"role": string(role)}); err != nil {
+	if err := s.record(ctx, actor, "user.create", name, auditlog.OutcomeAllowed, ip, map[string]any{"role": string(role)}); err != nil {
 		return nil, err
 	}
 	now := s.now().UnixNano()
 	var id int64
 	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+		if check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var exists int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name = ?`, name).Scan(&exists); err != nil {
 			return err
@@ -123,7 +134,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Principal, name string, 
 		return err
 	})
 	if err != nil {
-		_ = s.record(ctx, actor.Actor(), "user.create", name, auditlog.OutcomeFailure, "", map[string]any{"error": err.Error()})
+		_ = s.record(ctx, actor, "user.create", name, auditlog.OutcomeFailure, ip, map[string]any{"error": err.Error()})
 		return nil, err
 	}
 	t := time.Unix(0, now).UTC()
@@ -242,4 +253,21 @@ func (s *Service) ResetPassword(ctx context.Context, actor Principal, name, curr
 	s.sessions.forgetUser(u.ID)
 	s.succeeded(ip, name)
 	return err
+}
+
+// GetUser returns one user (no secrets).
+func (s *Service) GetUser(ctx context.Context, name string) (*User, error) {
+	var u *userRow
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		var err error
+		if u, err = s.userByName(ctx, q, name); err != nil {
+			return err
+		}
+		return q.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_ns IS NULL`, u.ID).Scan(&u.RecoveryCodesLeft)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := u.User
+	return &out, nil
 }

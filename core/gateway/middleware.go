@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/warden-sec/warden/core/auth/ratelimit"
+)
+
+// Security headers on every response. The dashboard loads only its own
+// script and style files, so the policy allows no inline script or style.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func (s *Server) securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	if s.opts.TLS {
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+	}
+}
+
+type ctxKey int
+
+const clientIPKey ctxKey = iota
+
+// clientIP is the caller's address as ratelimit.ClientIP resolved it.
+func clientIP(r *http.Request) string {
+	ip, _ := r.Context().Value(clientIPKey).(string)
+	return ip
+}
+
+// statusWriter remembers the status for metrics; Unwrap keeps Hijack and
+// ResponseController working through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// buildHandler assembles the middleware around the routes: recovery and
+// metrics, security headers, the client address, CORS for allowed
+// origins, and cross-origin protection for state-changing requests.
+func (s *Server) buildHandler() (http.Handler, error) {
+	mux, err := s.mux()
+	if err != nil {
+		return nil, err
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range s.opts.AllowedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("gateway: allowed origin %q: %w", o, err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.crossOriginDenied.Inc()
+		writeError(w, &apiError{Status: http.StatusForbidden, Code: CodeCrossOriginDenied,
+			Message: "cross-origin request refused; add the origin to gateway.allowed_origins if it is yours"})
+	}))
+	inner := cop.Handler(mux)
+
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panic", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeError(sw, &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"})
+				}
+			}
+			s.metrics.observeRequest(r.Pattern, sw.status, time.Since(start))
+		}()
+		s.securityHeaders(w.Header())
+		ip, err := ratelimit.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.opts.TrustedProxies)
+		if err != nil {
+			writeError(sw, errInput("malformed remote address"))
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), clientIPKey, ip.String()))
+		if s.cors(sw, r) {
+			return
+		}
+		inner.ServeHTTP(sw, r)
+	}), nil
+}
+
+// cors answers preflights and marks responses for allowed origins other
+// than the gateway's own. Cookies are never sent cross-origin: other
+// origins authenticate with a bearer token. It reports whether the request
+// was fully answered.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !slices.Contains(s.opts.AllowedOrigins, origin) {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
+}
+
+// checkOrigin accepts exact origins: scheme://host[:port], nothing more.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("gateway: allowed origin %q is not scheme://host[:port]", o)
+	}
+	return nil
+}
+
+// sameOrigin reports whether a browser's Origin header names this gateway
+// or an allowed origin. No Origin (a non-browser client) passes.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	scheme := "http"
+	if s.opts.TLS {
+		scheme = "https"
+	}
+	if strings.EqualFold(origin, scheme+"://"+r.Host) {
+		return true
+	}
+	return slices.Contains(s.opts.AllowedOrigins, origin)
+}

@@ -1,0 +1,435 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/auth"
+)
+
+// ProtocolVersion is the WebSocket frame protocol (docs/protocol.md).
+const ProtocolVersion = 1
+
+// Close codes beyond RFC 6455's (the 4000-4999 range is the application's).
+const (
+	CloseUnauthenticated websocket.StatusCode = 4401 // bad credentials, or the session/token ended
+	CloseForbidden       websocket.StatusCode = 4403
+	CloseTimeout         websocket.StatusCode = 4408 // no auth frame in time, or idle
+	CloseRateLimited     websocket.StatusCode = 4429
+)
+
+// inFrame is a frame from the client.
+type inFrame struct {
+	Type   string          `json:"type"`
+	ID     string          `json:"id,omitempty"`
+	Method string          `json:"method,omitempty"`
+	Params json.RawMessage `json:"params,omitempty"`
+	Token  string          `json:"token,omitempty"`
+}
+
+// outFrame is a frame to the client.
+type outFrame struct {
+	Type      string          `json:"type"`
+	ID        string          `json:"id,omitempty"`
+	Result    any             `json:"result,omitempty"`
+	Error     *errorDetail    `json:"error,omitempty"`
+	Event     string          `json:"event,omitempty"`
+	Data      any             `json:"data,omitempty"`
+	Protocol  int             `json:"protocol,omitempty"`
+	Version   string          `json:"version,omitempty"`
+	Principal *auth.Principal `json:"principal,omitempty"`
+	Heartbeat *heartbeat      `json:"heartbeat,omitempty"`
+}
+
+type heartbeat struct {
+	PingIntervalMS int64 `json:"pingIntervalMs"`
+	IdleTimeoutMS  int64 `json:"idleTimeoutMs"`
+}
+
+// wsMethod is a request type: the permission it needs and what it does.
+type wsMethod struct {
+	perm auth.Permission
+	call func(ctx context.Context, c *wsConn, params json.RawMessage) (any, error)
+}
+
+func (s *Server) wsMethods() map[string]wsMethod {
+	return map[string]wsMethod{
+		"ping": {auth.PermReadOwn, func(context.Context, *wsConn, json.RawMessage) (any, error) {
+			return map[string]any{"time": s.opts.Now().UTC()}, nil
+		}},
+		"me": {auth.PermReadOwn, func(_ context.Context, c *wsConn, _ json.RawMessage) (any, error) { return c.p, nil }},
+	}
+}
+
+// wsConn is one open WebSocket.
+type wsConn struct {
+	c        *websocket.Conn
+	p        auth.Principal
+	ip       string
+	cancel   context.CancelFunc
+	lastSeen atomic.Int64 // Unix ns of the last frame or pong received
+	lastPing atomic.Int64
+	pinging  atomic.Bool
+	closing  atomic.Bool
+}
+
+// originPatterns turns allowed origins into coder/websocket patterns
+// (path.Match syntax, so metacharacters such as IPv6 brackets are escaped).
+func originPatterns(origins []string) []string {
+	esc := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
+	out := make([]string, 0, len(origins))
+	for _, o := range origins {
+		if u, err := url.Parse(o); err == nil {
+			out = append(out, esc.Replace(u.Scheme+"://"+u.Host))
+		}
+	}
+	return out
+}
+
+// websocket upgrades /ws. Credentials come from the Authorization header or
+// the dashboard's cookie, or else in the first frame; never the URL.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	ip := clientIP(r)
+	if !s.originAllowed(r) {
+		s.metrics.crossOriginDenied.Inc()
+		s.record(r.Context(), "anonymous", "ws.connect", auditlog.OutcomeDenied, ip, map[string]any{"reason": "origin not allowed", "origin": r.Header.Get("Origin")})
+		return &apiError{Status: http.StatusForbidden, Code: CodeCrossOriginDenied, Message: "origin not allowed"}
+	}
+	if err := s.opts.Auth.CheckClientLimit(r.Context(), "ws.connect", ip); err != nil {
+		s.metrics.rateLimited.Inc()
+		return err
+	}
+	var p auth.Principal
+	authed := false
+	if tok := s.credential(r); tok != "" {
+		var err error
+		if p, err = s.authToken(r.Context(), tok, ip); err != nil {
+			return err
+		}
+		authed = true
+	}
+	// The server's read and write timeouts must not cut a long-lived
+	// connection; the heartbeat takes over from here.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn := &wsConn{ip: ip}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns: originPatterns(s.opts.AllowedOrigins),
+		OnPongReceived: func(context.Context, []byte) { conn.lastSeen.Store(time.Now().UnixNano()) },
+	})
+	if err != nil {
+		return nil // Accept has answered the request
+	}
+	c.SetReadLimit(s.opts.WS.MaxMessageBytes)
+	conn.c = c
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	conn.cancel = cancel
+
+	if !authed {
+		if p, err = s.wsAuthFrame(ctx, c, ip); err != nil {
+			return nil
+		}
+	}
+	if !p.Can(auth.PermReadOwn) {
+		_ = c.Close(CloseForbidden, "forbidden")
+		return nil
+	}
+	if !s.record(ctx, p.Actor(), "ws.connect", auditlog.OutcomeSuccess, ip, nil) {
+		_ = c.Close(websocket.StatusInternalError, "audit log unavailable")
+		return nil
+	}
+	conn.p = p
+	now := time.Now().UnixNano()
+	conn.lastSeen.Store(now)
+	conn.lastPing.Store(now)
+	if !s.hub.add(conn) {
+		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
+		return nil
+	}
+	defer s.hub.remove(conn)
+	s.write(ctx, conn, outFrame{Type: "hello", Protocol: ProtocolVersion, Version: s.opts.Version, Principal: &p,
+		Heartbeat: &heartbeat{PingIntervalMS: s.opts.WS.PingInterval.Milliseconds(), IdleTimeoutMS: s.opts.WS.IdleTimeout.Milliseconds()}})
+	s.readLoop(ctx, conn)
+	return nil
+}
+
+// wsAuthFrame waits for {"type":"auth","token":…}.
+func (s *Server) wsAuthFrame(ctx context.Context, c *websocket.Conn, ip string) (auth.Principal, error) {
+	// Not a read deadline: coder/websocket drops the connection when a
+	// read's context ends, and the client deserves a close code.
+	timer := time.AfterFunc(s.opts.WS.AuthTimeout, func() { _ = c.Close(CloseTimeout, "no auth frame in time") })
+	typ, data, err := c.Read(ctx)
+	if !timer.Stop() || err != nil {
+		if err == nil {
+			err = errors.New("auth frame too late")
+		}
+		return auth.Principal{}, err
+	}
+	var f inFrame
+	if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil || f.Type != "auth" || f.Token == "" {
+		_ = c.Close(websocket.StatusPolicyViolation, `first frame must be {"type":"auth","token":...}`)
+		return auth.Principal{}, errors.New("no auth frame")
+	}
+	p, err := s.authToken(ctx, f.Token, ip)
+	if err != nil {
+		var rl *auth.RateLimitedError
+		if errors.As(err, &rl) {
+			s.metrics.rateLimited.Inc()
+			_ = c.Close(CloseRateLimited, "rate limited")
+		} else {
+			_ = c.Close(CloseUnauthenticated, "authentication failed")
+		}
+		return auth.Principal{}, err
+	}
+	return p, nil
+}
+
+func (s *Server) readLoop(ctx context.Context, conn *wsConn) {
+	methods := s.wsMethods()
+	for {
+		typ, data, err := conn.c.Read(ctx)
+		if err != nil {
+			return
+		}
+		conn.lastSeen.Store(time.Now().UnixNano())
+		s.metrics.wsMessages.WithLabelValues("in").Inc()
+		if typ != websocket.MessageText {
+			_ = conn.c.Close(websocket.StatusUnsupportedData, "text frames only")
+			return
+		}
+		var f inFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			s.write(ctx, conn, outFrame{Type: "error", Error: &errorDetail{Code: CodeInvalidInput, Message: "malformed JSON frame"}})
+			continue
+		}
+		if f.Type != "request" || f.ID == "" || f.Method == "" {
+			s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: CodeInvalidInput,
+				Message: `expected {"type":"request","id":...,"method":...}`}})
+			continue
+		}
+		m, ok := methods[f.Method]
+		if !ok {
+			s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: CodeNotFound, Message: "unknown method " + f.Method}})
+			continue
+		}
+		if !conn.p.Can(m.perm) {
+			s.record(ctx, conn.p.Actor(), "authz.denied", auditlog.OutcomeDenied, conn.ip, map[string]any{"ws_method": f.Method})
+			s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: CodeForbidden, Message: errForbidden.Message}})
+			continue
+		}
+		res, err := m.call(ctx, conn, f.Params)
+		if err != nil {
+			ae := toAPIError(err)
+			s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: ae.Code, Message: ae.Message, RetryAfter: ae.RetryAfter}})
+			continue
+		}
+		s.write(ctx, conn, outFrame{Type: "response", ID: f.ID, Result: res})
+	}
+}
+
+// write sends one frame, giving up after 10 s (a client that does not read
+// is closed by the heartbeat).
+func (s *Server) write(ctx context.Context, conn *wsConn, f outFrame) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if conn.c.Write(wctx, websocket.MessageText, b) == nil {
+		s.metrics.wsMessages.WithLabelValues("out").Inc()
+	}
+}
+
+// record appends an audit entry and reports whether it was written.
+func (s *Server) record(ctx context.Context, actor, action, outcome, ip string, details map[string]any) bool {
+	if _, err := s.opts.Auditor.Append(ctx, auditlog.Event{Actor: actor, Action: action, Outcome: outcome, SourceIP: ip, Details: details}); err != nil {
+		s.log.Error("audit append failed", "action", action, "error", err)
+		return false
+	}
+	return true
+}
+
+// hub tracks open WebSockets: it closes those whose session or token ended,
+// pings them, closes idle ones, and drains them on shutdown.
+type hub struct {
+	s      *Server
+	mu     sync.Mutex
+	conns  map[*wsConn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newHub(s *Server) *hub { return &hub{s: s, conns: map[*wsConn]struct{}{}} }
+
+func (h *hub) add(c *wsConn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	return true
+}
+
+func (h *hub) remove(c *wsConn) {
+	h.mu.Lock()
+	_, ok := h.conns[c]
+	delete(h.conns, c)
+	h.mu.Unlock()
+	if ok {
+		h.wg.Done()
+	}
+}
+
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+func (h *hub) snapshot(match func(*wsConn) bool) []*wsConn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*wsConn
+	for c := range h.conns {
+		if match == nil || match(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// end tells a connection why it ends and closes it, once.
+func (h *hub) end(c *wsConn, code websocket.StatusCode, reason string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h.s.write(ctx, c, outFrame{Type: "event", Event: "closing", Data: map[string]any{"reason": reason}})
+		_ = c.c.Close(code, reason)
+		c.cancel()
+	}()
+}
+
+func (h *hub) closeSession(sid, reason string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.p.SessionID == sid }) {
+		h.end(c, CloseUnauthenticated, reason)
+	}
+}
+
+func (h *hub) closeUser(name, reason string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.p.Kind == "user" && c.p.Name == name }) {
+		h.end(c, CloseUnauthenticated, reason)
+	}
+}
+
+func (h *hub) closeToken(nameOrID, reason string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool {
+		return c.p.Kind == "token" && (c.p.TokenID == nameOrID || c.p.Name == nameOrID)
+	}) {
+		h.end(c, CloseUnauthenticated, reason)
+	}
+}
+
+// closeAll sends every connection a going-away close frame and waits for
+// them to finish, or for ctx to end (then they are cut).
+func (h *hub) closeAll(ctx context.Context) {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	for _, c := range h.snapshot(nil) {
+		h.end(c, websocket.StatusGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range h.snapshot(nil) {
+			_ = c.c.CloseNow()
+		}
+	}
+}
+
+// run is the sweep: every SweepInterval it closes connections whose session
+// or token ended (revoked here or by another process, expired, idle), closes
+// connections that went quiet, and pings the others.
+func (h *hub) run(ctx context.Context) {
+	t := time.NewTicker(h.s.opts.WS.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.sweep(ctx)
+		}
+	}
+}
+
+func (h *hub) sweep(ctx context.Context) {
+	conns := h.snapshot(nil)
+	if len(conns) == 0 {
+		return
+	}
+	live := map[string]bool{}
+	check := func(key string, f func() (bool, error)) bool {
+		if v, ok := live[key]; ok {
+			return v
+		}
+		v, err := f()
+		if err != nil {
+			h.s.log.Warn("websocket sweep", "error", err)
+			v = true // a store hiccup does not drop every connection
+		}
+		live[key] = v
+		return v
+	}
+	opts := h.s.opts.WS
+	now := time.Now().UnixNano()
+	for _, c := range conns {
+		if c.closing.Load() {
+			continue
+		}
+		ok := true
+		switch {
+		case c.p.SessionID != "":
+			ok = check("s:"+c.p.SessionID, func() (bool, error) { return h.s.opts.Auth.SessionLive(ctx, c.p.SessionID) })
+		case c.p.TokenID != "":
+			ok = check("t:"+c.p.TokenID, func() (bool, error) { return h.s.opts.Auth.TokenLive(ctx, c.p.TokenID) })
+		}
+		if !ok {
+			h.end(c, CloseUnauthenticated, "session ended")
+			continue
+		}
+		if now-c.lastSeen.Load() > int64(opts.IdleTimeout) {
+			h.end(c, CloseTimeout, "idle timeout")
+			continue
+		}
+		if now-c.lastPing.Load() >= int64(opts.PingInterval) && c.pinging.CompareAndSwap(false, true) {
+			c.lastPing.Store(now)
+			go func() {
+				defer c.pinging.Store(false)
+				pctx, cancel := context.WithTimeout(ctx, opts.PingInterval)
+				defer cancel()
+				_ = c.c.Ping(pctx) // a missing pong shows as idleness
+			}()
+		}
+	}
+}
