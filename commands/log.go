@@ -389,11 +389,15 @@ func (w *wiring) logPurge(c *cli.Context) error {
 		w.notef("retention is off (security.audit.retention_days and max_entries are 0); nothing to do")
 		return nil
 	}
+	a.log.SetRetentionHold(forwardNames(ret.Forward)...)
+	plan, err := a.log.PlanRetention(c.Context, days, maxEntries)
+	if err != nil {
+		return err
+	}
+	if len(plan.HeldFor) > 0 {
+		w.warnf("keeping entries not yet forwarded to %s (`warden log forward` or a running `warden serve` delivers them)", strings.Join(plan.HeldFor, " and "))
+	}
 	if c.Bool("dry-run") {
-		plan, err := a.log.PlanRetention(c.Context, days, maxEntries)
-		if err != nil {
-			return err
-		}
 		if plan.Count == 0 {
 			return w.nothingToPurge(days, maxEntries)
 		}
@@ -414,6 +418,19 @@ func (w *wiring) logPurge(c *cli.Context) error {
 	}
 	fmt.Fprintf(w.env.Stdout, "purged %d entries in %s; a retention_purge entry records the range and anchor\n", n, took.Round(time.Millisecond))
 	return nil
+}
+
+// forwardNames lists the enabled forwarding destinations by the names
+// their cursors are kept under.
+func forwardNames(f config.Forward) []string {
+	var out []string
+	if f.Syslog.Enabled {
+		out = append(out, "syslog")
+	}
+	if f.HTTP.Enabled {
+		out = append(out, "http")
+	}
+	return out
 }
 
 func (w *wiring) nothingToPurge(days, maxEntries int) error {

@@ -160,12 +160,12 @@ func (w *wiring) serve(c *cli.Context) error {
 	}()
 
 	serveErr := gw.Serve(ctx, ln, tlsConfig, cfg.Gateway.ShutdownGrace.D())
-	stopMaint()
-	<-maintDone
 	if _, err := auditor.Append(context.WithoutCancel(ctx), auditlog.Event{Actor: "system", Action: "gateway.stop", Target: bound.String(),
 		Outcome: auditlog.OutcomeSuccess}); err != nil {
 		logger.Error("audit append failed", "action", "gateway.stop", "error", err)
 	}
+	stopMaint() // forwarding delivers what is left, gateway.stop included, before it stops
+	<-maintDone
 	if serveErr != nil {
 		return serveErr
 	}
@@ -282,6 +282,7 @@ func (w *wiring) maintain(ctx context.Context, c *cli.Context, a *auditSession, 
 		}},
 		{Name: "auth.sweep", Every: time.Minute, Run: func(context.Context) error { svc.Sweep(); return nil }},
 	}
+	a.log.SetRetentionHold(forwardNames(audit.Forward)...)
 	if audit.RetentionDays > 0 || audit.MaxEntries > 0 {
 		jobs = append(jobs, maintenance.Job{Name: "audit.retention", Every: time.Hour, AtStart: true, Run: func(ctx context.Context) error {
 			n, err := a.log.EnforceRetention(ctx, audit.RetentionDays, audit.MaxEntries)
@@ -304,8 +305,15 @@ func (w *wiring) maintain(ctx context.Context, c *cli.Context, a *auditSession, 
 	if len(dests) > 0 {
 		go func() {
 			defer close(forwardDone)
-			a.log.Forward(ctx, dests, 5*time.Second, func(err error) { logger.Warn("audit forwarding (will retry)", "error", err) })
+			a.log.Forward(ctx, dests, time.Second, func(err error) { logger.Warn("audit forwarding (will retry)", "error", err) })
+			// A last delivery on the way out, so a clean stop leaves nothing
+			// pending; what fails here is sent by the next run.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
 			for _, d := range dests {
+				if _, err := a.log.ForwardOnce(fctx, d, 0); err != nil {
+					logger.Warn("audit forwarding at shutdown (the next start delivers the rest)", "error", err)
+				}
 				_ = d.Close()
 			}
 		}()

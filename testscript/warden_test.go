@@ -180,10 +180,14 @@ func cmdLineCount(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // countseq FILE N asserts that FILE (one entry or message per line) holds
-// exactly the sequence numbers 1..N, each once.
+// exactly the sequence numbers 1..N, each once. N may be @FILE, a file
+// holding the number.
 func cmdCountSeq(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 || neg {
-		ts.Fatalf("usage: countseq FILE N")
+		ts.Fatalf("usage: countseq FILE N|@NFILE")
+	}
+	if f, ok := strings.CutPrefix(args[1], "@"); ok {
+		args[1] = strings.TrimSpace(ts.ReadFile(f))
 	}
 	n, err := strconv.Atoi(args[1])
 	ts.Check(err)

@@ -565,3 +565,28 @@ func TestLargePurgeRebuildsTheIndex(t *testing.T) {
 		}
 	}
 }
+
+// Retention never deletes entries a forwarding destination has not
+// received yet.
+func TestRetentionWaitsForForwarding(t *testing.T) {
+	f := newFixture(t)
+	f.append(10)
+	ctx := context.Background()
+	f.log.SetRetentionHold("syslog")
+	plan, err := f.log.PlanRetention(ctx, 0, 3)
+	if err != nil || plan.Count != 0 || len(plan.HeldFor) != 1 {
+		t.Fatalf("plan with nothing delivered: %+v %v", plan, err)
+	}
+	if n, err := f.log.EnforceRetention(ctx, 0, 3); err != nil || n != 0 {
+		t.Fatalf("purged %d undelivered entries: %v", n, err)
+	}
+	if err := f.log.setForwardCursor(ctx, "syslog", 5); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.log.EnforceRetention(ctx, 0, 3); err != nil || n != 5 {
+		t.Fatalf("purged %d, want the 5 delivered ones: %v", n, err)
+	}
+	if r := f.verify(); !r.OK {
+		t.Fatalf("chain broken after a held purge: %+v", r.Break)
+	}
+}

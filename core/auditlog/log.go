@@ -62,6 +62,9 @@ type Log struct {
 	indexDone   chan struct{}
 	closed      chan struct{}
 	once        sync.Once
+
+	holdMu sync.Mutex
+	hold   []string // forwarding destinations retention waits for
 }
 
 type pending struct {

@@ -2,7 +2,9 @@ package auditlog
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +16,19 @@ type PurgePlan struct {
 	From, To uint64 // the purged range; To == 0 means nothing to purge
 	Count    uint64
 	Reason   string // "age", "count" or "age and count"
+	// HeldFor names forwarding destinations that have not received entries
+	// the limits would purge; those entries stay until they have.
+	HeldFor []string `json:",omitempty"`
+}
+
+// SetRetentionHold names forwarding destinations whose undelivered entries
+// retention must keep: a purge never deletes an entry before every one of
+// them has received it (a destination that never ran holds everything).
+// Call it before the first retention run.
+func (l *Log) SetRetentionHold(destinations ...string) {
+	l.holdMu.Lock()
+	l.hold = append([]string(nil), destinations...)
+	l.holdMu.Unlock()
 }
 
 // planPurge finds the newest entry to delete: everything older than
@@ -45,10 +60,26 @@ func (l *Log) planPurge(ctx context.Context, q store.Queryer, maxAgeDays, maxEnt
 		byCount = last + 1 - uint64(maxEntries)
 	}
 	to := max(byAge, byCount)
+	l.holdMu.Lock()
+	hold := l.hold
+	l.holdMu.Unlock()
+	for _, name := range hold {
+		var cursor int64
+		err := q.QueryRowContext(ctx, `SELECT value FROM audit_state WHERE key = ?`, forwardPrefix+name).Scan(&cursor)
+		if errors.Is(err, sql.ErrNoRows) {
+			cursor = 0
+		} else if err != nil {
+			return plan, fmt.Errorf("read forward cursor %s: %w", name, err)
+		}
+		if uint64(cursor) < to {
+			to = uint64(cursor)
+			plan.HeldFor = append(plan.HeldFor, name)
+		}
+	}
 	if to < uint64(first) {
 		return plan, nil
 	}
-	plan = PurgePlan{From: uint64(first), To: to, Count: to - uint64(first) + 1}
+	plan = PurgePlan{From: uint64(first), To: to, Count: to - uint64(first) + 1, HeldFor: plan.HeldFor}
 	switch {
 	case byAge == to && byCount == to:
 		plan.Reason = "age and count"
