@@ -673,3 +673,64 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("%+v", list)
 	}
 }
+
+// GetUser answers from a cache: a change made through the same Service
+// shows at once, one made by another process (another Service on the same
+// database) within a second, never later.
+func TestGetUserCacheCoherence(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	f.user("alice", RoleOperator)
+	f.user("bob", RoleOperator)
+	u, err := f.svc.GetUser(ctx, "alice")
+	if err != nil || u.Disabled != nil {
+		t.Fatalf("GetUser: %+v, %v", u, err)
+	}
+	// The same Service: at once.
+	if err := f.svc.DisableUser(ctx, root, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := f.svc.GetUser(ctx, "alice"); u.Disabled == nil {
+		t.Fatal("disabled user still reported enabled by the Service that disabled it")
+	}
+	// Another process: seen after sessionTTL.
+	if u, _ := f.svc.GetUser(ctx, "bob"); u.Disabled != nil {
+		t.Fatal("bob disabled too early")
+	}
+	other, err := New(f.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.DisableUser(ctx, root, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(sessionTTL)
+	if u, _ := f.svc.GetUser(ctx, "BOB"); u.Disabled == nil {
+		t.Fatalf("another process's change not seen after %s", sessionTTL)
+	}
+	// What the caller gets is its own copy.
+	u, _ = f.svc.GetUser(ctx, "bob")
+	*u.Disabled = time.Time{}
+	if u, _ := f.svc.GetUser(ctx, "bob"); u.Disabled.IsZero() {
+		t.Fatal("caller's change reached the cache")
+	}
+}
+
+// A read that started before a write and finishes after it is not cached.
+func TestUserCacheRejectsReadsOlderThanAWrite(t *testing.T) {
+	c := newUserCache()
+	now := time.Now()
+	gen := c.generation()
+	c.invalidate() // a write ended while the read ran
+	c.put("alice", User{Name: "alice"}, gen, now)
+	if _, ok := c.get("alice", now); ok {
+		t.Fatal("a read older than a write was cached")
+	}
+	c.put("alice", User{Name: "alice"}, c.generation(), now)
+	if _, ok := c.get("alice", now); !ok {
+		t.Fatal("a current read was not cached")
+	}
+	if _, ok := c.get("alice", now.Add(sessionTTL)); ok {
+		t.Fatal("entry outlived sessionTTL")
+	}
+}

@@ -127,3 +127,83 @@ func (c *tokenCache) forgetAll() {
 	c.m = map[string]*accessClaims{}
 	c.mu.Unlock()
 }
+
+// maxCachedUsers bounds the user cache; past it the cache starts over.
+const maxCachedUsers = 10_000
+
+// userCache holds users recently read by name, for sessionTTL: a change
+// made by another process shows within it. Every write in this process
+// invalidates the whole cache (Service.write), so what this process
+// changed shows at once. An entry is kept only if no write ended between
+// the generation read before the database read and the put.
+type userCache struct {
+	mu  sync.RWMutex
+	gen uint64
+	m   map[string]cachedUser
+}
+
+type cachedUser struct {
+	user      User
+	gen       uint64
+	fetchedAt time.Time
+}
+
+func newUserCache() *userCache { return &userCache{m: map[string]cachedUser{}} }
+
+// generation is read before the database read whose result is put.
+func (c *userCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *userCache) get(name string, now time.Time) (User, bool) {
+	c.mu.RLock()
+	e, ok := c.m[name]
+	gen := c.gen
+	c.mu.RUnlock()
+	if !ok || e.gen != gen || now.Sub(e.fetchedAt) >= sessionTTL || now.Before(e.fetchedAt) {
+		return User{}, false
+	}
+	u := e.user
+	// The caller gets its own times to keep.
+	if u.Disabled != nil {
+		t := *u.Disabled
+		u.Disabled = &t
+	}
+	if u.LastLogin != nil {
+		t := *u.LastLogin
+		u.LastLogin = &t
+	}
+	return u, true
+}
+
+func (c *userCache) put(name string, u User, gen uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // a write happened meanwhile; u may predate it
+	}
+	if len(c.m) >= maxCachedUsers {
+		c.m = map[string]cachedUser{}
+	}
+	c.m[name] = cachedUser{user: u, gen: gen, fetchedAt: now}
+}
+
+// invalidate drops every entry; called after each write.
+func (c *userCache) invalidate() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.m)
+	c.mu.Unlock()
+}
+
+func (c *userCache) sweep(now time.Time) {
+	c.mu.Lock()
+	for k, e := range c.m {
+		if now.Sub(e.fetchedAt) >= sessionTTL {
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
+}

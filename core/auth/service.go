@@ -73,6 +73,7 @@ type Service struct {
 	acctLimit *ratelimit.Limiter
 
 	sessions    *sessionCache
+	users       *userCache
 	validated   *tokenCache
 	touchMu     sync.Mutex
 	lastTouch   map[string]time.Time
@@ -114,7 +115,7 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{db: opts.DB, audit: opts.Audit, signer: sg, totp: se, hasher: opts.Hasher, policy: opts.Policy,
-		opts: opts, now: opts.Now, sessions: newSessionCache(), validated: newTokenCache(), lastTouch: map[string]time.Time{},
+		opts: opts, now: opts.Now, sessions: newSessionCache(), users: newUserCache(), validated: newTokenCache(), lastTouch: map[string]time.Time{},
 		sharedToken: opts.SharedToken}
 	if opts.RateLimit {
 		if opts.IPLimit.Attempts <= 0 {
@@ -275,5 +276,13 @@ func (s *Service) Sweep() {
 		s.acctLimit.Sweep()
 	}
 	s.sessions.sweep(s.now())
+	s.users.sweep(s.now())
 	s.validated.sweep(s.now())
+}
+
+// write runs fn in a store write transaction and then invalidates the user
+// cache: every change to identity data goes through here.
+func (s *Service) write(ctx context.Context, fn func(ctx context.Context, tx store.Queryer) error) error {
+	defer s.users.invalidate()
+	return s.db.Write(ctx, fn)
 }

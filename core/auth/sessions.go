@@ -151,7 +151,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*Tokens, error) 
 	}
 	if rehash {
 		if h, err := s.hasher.Hash(ctx, req.Password); err == nil {
-			_ = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+			_ = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 				_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, h, u.ID)
 				return err
 			})
@@ -201,7 +201,7 @@ func (s *Service) openSession(ctx context.Context, u *userRow, req LoginRequest,
 	if err := s.record(ctx, "user:"+u.Name, "login", u.Name, auditlog.OutcomeSuccess, req.ClientIP, details); err != nil {
 		return nil, err
 	}
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		for _, id := range evicted {
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = 'evicted: too many sessions on the device' WHERE id = ?`, now.UnixNano(), id); err != nil {
 				return err
@@ -251,7 +251,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (*Tokens
 	var userID int64
 	var role Role
 	var reused, idled string
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		var created, expires, lastSeen int64
 		var revoked sql.NullInt64
 		var remember bool
@@ -400,7 +400,7 @@ func (s *Service) touch(ctx context.Context, sid string, now time.Time) {
 	if !due || s.opts.IdleTimeout <= 0 {
 		return
 	}
-	_ = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	_ = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_ns = ? WHERE id = ?`, now.UnixNano(), sid)
 		return err
 	})
@@ -420,7 +420,7 @@ func (s *Service) revoke(ctx context.Context, actor, sid, reason, ip string) err
 		return err
 	}
 	var n int64
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = ? WHERE id = ? AND revoked_ns IS NULL`, s.now().UnixNano(), reason, sid)
 		if err != nil {
 			return err
@@ -472,7 +472,7 @@ func (s *Service) RevokeUserSessions(ctx context.Context, actor Principal, name,
 		return 0, err
 	}
 	var n int64
-	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = ? WHERE user_id = ? AND revoked_ns IS NULL AND expires_ns > ?`,
 			s.now().UnixNano(), "revoked by "+actor.Actor(), u.ID, s.now().UnixNano())
 		if err != nil {
@@ -531,7 +531,7 @@ func (s *Service) ListSessions(ctx context.Context, f SessionFilter) ([]Session,
 func (s *Service) CleanupSessions(ctx context.Context) (int, error) {
 	now := s.now().UnixNano()
 	var n int64
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_ns <= ?`, now)
 		if err != nil {
 			return err

@@ -68,7 +68,7 @@ func (s *Service) CreateToken(ctx context.Context, actor Principal, name string,
 	if err := s.record(ctx, actor.Actor(), "token.create", name, auditlog.OutcomeAllowed, "", map[string]any{"id": id, "role": string(role), "ttl": ttl.String()}); err != nil {
 		return "", nil, err
 	}
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateway_tokens WHERE name = ?`, name).Scan(&n); err != nil {
 			return err
@@ -121,7 +121,7 @@ func (s *Service) RevokeToken(ctx context.Context, actor Principal, nameOrID str
 		return err
 	}
 	var n int64
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		res, err := tx.ExecContext(ctx, `UPDATE gateway_tokens SET revoked_ns = ? WHERE (name = ? OR id = ?) AND revoked_ns IS NULL`, s.now().UnixNano(), strings.ToLower(nameOrID), nameOrID)
 		if err != nil {
 			return err
@@ -204,7 +204,7 @@ func (s *Service) checkToken(ctx context.Context, token string) (Principal, stri
 	case expires.Valid && !now.Before(time.Unix(0, expires.Int64)):
 		return Principal{}, "expired token", nil
 	}
-	_ = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	_ = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		_, err := tx.ExecContext(ctx, `UPDATE gateway_tokens SET last_used_ns = ? WHERE id = ? AND (last_used_ns IS NULL OR last_used_ns < ?)`,
 			now.UnixNano(), id, now.Add(-time.Minute).UnixNano())
 		return err

@@ -32,7 +32,7 @@ func (s *Service) useTOTP(ctx context.Context, u *userRow, code string) error {
 	if !ok {
 		return errTOTPWrong
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	return s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO totp_used_steps (user_id, step, used_ns) VALUES (?, ?, ?)`, u.ID, step, s.now().UnixNano())
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return errTOTPReplay
@@ -49,7 +49,7 @@ func (s *Service) useRecoveryCode(ctx context.Context, u *userRow, code, ip stri
 		return ErrInvalidCredentials
 	}
 	var n int64
-	err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		res, err := tx.ExecContext(ctx, `UPDATE recovery_codes SET used_ns = ? WHERE user_id = ? AND code_hash = ? AND used_ns IS NULL`,
 			s.now().UnixNano(), u.ID, totp.HashRecoveryCode(norm))
 		if err != nil {
@@ -134,7 +134,7 @@ func (s *Service) BeginTOTP(ctx context.Context, name, pw, ip string) (*Enrollme
 	if err := s.record(ctx, "user:"+u.Name, "2fa.enroll", u.Name, auditlog.OutcomeAllowed, ip, nil); err != nil {
 		return nil, err
 	}
-	if err := s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	if err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		_, err := tx.ExecContext(ctx, `UPDATE users SET totp_pending = ? WHERE id = ?`, sealed, u.ID)
 		return err
 	}); err != nil {
@@ -176,7 +176,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, name, code, ip string) ([]str
 		return nil, err
 	}
 	now := s.now().UnixNano()
-	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_enabled_ns = ? WHERE id = ? AND totp_pending = ?`, now, u.ID, u.totpPending); err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, name, pw, ip stri
 	if err := s.record(ctx, "user:"+u.Name, "2fa.recovery_codes", u.Name, auditlog.OutcomeAllowed, ip, map[string]any{"count": len(codes)}); err != nil {
 		return nil, err
 	}
-	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		return replaceRecoveryCodes(ctx, tx, u.ID, codes, s.now().UnixNano())
 	})
 	if err != nil {
@@ -246,7 +246,7 @@ func (s *Service) DisableTOTP(ctx context.Context, actor Principal, name, ip str
 	if err := s.record(ctx, actor.Actor(), "2fa.disable", u.Name, auditlog.OutcomeAllowed, ip, nil); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	return s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_enabled_ns = NULL WHERE id = ?`, u.ID); err != nil {
 			return err
 		}

@@ -43,12 +43,14 @@ func nsTime(ns sql.NullInt64) *time.Time {
 
 const userColumns = `id, name, role, password_hash, password_changed_ns, created_ns, disabled_ns, last_login_ns, totp_secret, totp_pending, totp_enabled_ns`
 
-func scanUser(row interface{ Scan(...any) error }) (*userRow, error) {
+// scanUser scans userColumns and then into extra.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*userRow, error) {
 	var u userRow
 	var role string
 	var changed, created int64
 	var disabled, lastLogin, totpEnabled sql.NullInt64
-	if err := row.Scan(&u.ID, &u.Name, &role, &u.passwordHash, &changed, &created, &disabled, &lastLogin, &u.totpSecret, &u.totpPending, &totpEnabled); err != nil {
+	dest := append([]any{&u.ID, &u.Name, &role, &u.passwordHash, &changed, &created, &disabled, &lastLogin, &u.totpSecret, &u.totpPending, &totpEnabled}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	u.Role = Role(role)
@@ -112,7 +114,7 @@ func (s *Service) createUser(ctx context.Context, actor, name string, role Role,
 	}
 	now := s.now().UnixNano()
 	var id int64
-	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		if check != nil {
 			if err := check(ctx, tx); err != nil {
 				return err
@@ -194,7 +196,7 @@ func (s *Service) DisableUser(ctx context.Context, actor Principal, name string)
 		return err
 	}
 	now := s.now().UnixNano()
-	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_ns = ? WHERE id = ?`, now, u.ID); err != nil {
 			return err
 		}
@@ -243,7 +245,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor Principal, name, curr
 		return err
 	}
 	now := s.now().UnixNano()
-	err = s.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
+	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_ns = ? WHERE id = ?`, hash, now, u.ID); err != nil {
 			return err
 		}
@@ -256,18 +258,37 @@ func (s *Service) ResetPassword(ctx context.Context, actor Principal, name, curr
 }
 
 // GetUser returns one user (no secrets).
+//
+// The result may be up to a second old when another process changed the
+// user; changes made through this Service show at once.
 func (s *Service) GetUser(ctx context.Context, name string) (*User, error) {
+	name = strings.ToLower(name)
+	now := s.now()
+	if u, ok := s.users.get(name, now); ok {
+		return &u, nil
+	}
+	gen := s.users.generation()
 	var u *userRow
 	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		var left int
+		row := q.QueryRowContext(ctx, `SELECT `+userColumns+`,
+			(SELECT COUNT(*) FROM recovery_codes WHERE user_id = users.id AND used_ns IS NULL)
+			FROM users WHERE name = ?`, strings.ToLower(name))
 		var err error
-		if u, err = s.userByName(ctx, q, name); err != nil {
-			return err
+		u, err = scanUser(row, &left)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: user %q", ErrNotFound, name)
 		}
-		return q.QueryRowContext(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_ns IS NULL`, u.ID).Scan(&u.RecoveryCodesLeft)
+		if err != nil {
+			return fmt.Errorf("read user %s: %w", name, err)
+		}
+		u.RecoveryCodesLeft = left
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.users.put(name, u.User, gen, now)
 	out := u.User
 	return &out, nil
 }

@@ -88,9 +88,8 @@ type Store struct {
 	writer *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	reader *sql.DB // ReadConns query_only connections
 
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt // ExecContext statements prepared on the writer
-	toPrep map[string]bool      // statements seen in a transaction, prepared before the next
+	writeStmts stmtCache // statements prepared on the writer
+	readStmts  stmtCache // statements prepared on the readers
 
 	closeOnce sync.Once
 	closeErr  error
@@ -302,12 +301,8 @@ func (s *Store) closePools() error {
 			errs = append(errs, fmt.Errorf("close readers: %w", err))
 		}
 	}
-	s.stmtMu.Lock()
-	for _, st := range s.stmts {
-		_ = st.Close()
-	}
-	s.stmts = nil
-	s.stmtMu.Unlock()
+	s.readStmts.close()
+	s.writeStmts.close()
 	if s.writer != nil {
 		if err := s.writer.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close writer: %w", err))
@@ -371,6 +366,7 @@ func (s *Store) InstanceID(ctx context.Context) (string, error) {
 // fn's error is returned unchanged; fn must close any *sql.Rows it opens
 // before returning.
 func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Queryer) error) error {
+	s.readStmts.prepareSeen(ctx, s.reader)
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("begin read transaction: %w", withCtxErr(ctx, err))
@@ -378,7 +374,7 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Queryer
 	// A read-only transaction has nothing to commit; rolling back just ends
 	// the snapshot and returns the connection to the pool, also on panic.
 	defer func() { _ = tx.Rollback() }()
-	return fn(ctx, tx)
+	return fn(ctx, &cachedTx{Tx: tx, cache: &s.readStmts})
 }
 
 // Write runs fn inside one write transaction (BEGIN IMMEDIATE); commits when
@@ -391,7 +387,7 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, q Queryer
 // call Write (that deadlocks on the single writer connection) and must not
 // retain tx after returning.
 func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx Queryer) error) error {
-	s.prepareSeen(ctx)
+	s.writeStmts.prepareSeen(ctx, s.writer)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", withCtxErr(ctx, err))
@@ -404,7 +400,7 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx Query
 		}
 	}()
 
-	if err := fn(ctx, &cachedTx{Tx: tx, store: s}); err != nil {
+	if err := fn(ctx, &cachedTx{Tx: tx, cache: &s.writeStmts}); err != nil {
 		done = true
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("roll back write transaction: %w", rbErr))
@@ -416,72 +412,6 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx Query
 		return fmt.Errorf("commit write transaction: %w", withCtxErr(ctx, err))
 	}
 	return nil
-}
-
-// maxCachedStmts bounds the writer's prepared statement cache.
-const maxCachedStmts = 128
-
-// cachedTx runs ExecContext through statements prepared once on the single
-// writer connection, so repeated writes skip SQLite's parser.
-type cachedTx struct {
-	*sql.Tx
-	store *Store
-}
-
-func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	s := t.store
-	s.stmtMu.Lock()
-	stmt, ok := s.stmts[query]
-	if !ok {
-		// The writer's only connection is busy with this transaction, so
-		// the statement is prepared before the next one starts.
-		if s.toPrep == nil {
-			s.toPrep = map[string]bool{}
-		}
-		s.toPrep[query] = true
-	}
-	s.stmtMu.Unlock()
-	if !ok {
-		return t.Tx.ExecContext(ctx, query, args...)
-	}
-	return t.Tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-}
-
-// prepareSeen prepares, on the idle writer connection, the statements the
-// previous transactions executed. Failures only mean no caching.
-func (s *Store) prepareSeen(ctx context.Context) {
-	s.stmtMu.Lock()
-	queries := make([]string, 0, len(s.toPrep))
-	for q := range s.toPrep {
-		queries = append(queries, q)
-	}
-	s.toPrep = nil
-	s.stmtMu.Unlock()
-	if len(queries) == 0 {
-		return
-	}
-	// Prepare without holding the lock: another goroutine may be inside a
-	// transaction (holding the connection) and need the lock to finish.
-	prepared := map[string]*sql.Stmt{}
-	for _, q := range queries {
-		if st, err := s.writer.PrepareContext(ctx, q); err == nil {
-			prepared[q] = st
-		}
-	}
-	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
-	if s.stmts == nil {
-		s.stmts = map[string]*sql.Stmt{}
-	}
-	for q, st := range prepared {
-		// A full cache keeps what it has (statements in use are never
-		// closed under a transaction); the rest run unprepared.
-		if _, dup := s.stmts[q]; dup || len(s.stmts) >= maxCachedStmts {
-			_ = st.Close()
-			continue
-		}
-		s.stmts[q] = st
-	}
 }
 
 // withCtxErr makes err match ctx.Err() when ctx has ended. database/sql can
