@@ -38,6 +38,7 @@ func newApp(env Env) *cli.App {
 			w.tokensCommand(),
 			w.serveCommand(),
 			w.tlsCommand(),
+			w.releaseNotesCommand(),
 			w.versionCommand(),
 		},
 	}

@@ -100,6 +100,7 @@ func TestScripts(t *testing.T) {
 					"gwauth":    cmdGWAuth,
 					"waitready": cmdWaitReady,
 					"http":      cmdHTTP,
+					"gitrepo":   cmdGitRepo,
 				},
 			})
 		})

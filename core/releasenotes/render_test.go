@@ -1,0 +1,178 @@
+package releasenotes_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/warden-sec/warden/core/releasenotes"
+	"github.com/warden-sec/warden/core/releasenotes/gitfixture"
+	"github.com/warden-sec/warden/core/releasenotes/history"
+	"github.com/warden-sec/warden/core/releasenotes/semver"
+	"github.com/warden-sec/warden/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// build makes a repository from testdata/NAME.script.
+func build(t *testing.T, name string) (string, map[string]string) {
+	t.Helper()
+	script, err := os.ReadFile(filepath.Join("testdata", name+".script"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	marks, err := gitfixture.Build(dir, string(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, marks
+}
+
+func generate(t *testing.T, dir string, ho history.Options, o releasenotes.Options) *releasenotes.Notes {
+	t.Helper()
+	repo, err := history.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg, err := repo.Range(context.Background(), ho)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := releasenotes.Build(rg, o)
+	if err := releasenotes.MarkFirstTime(context.Background(), repo, n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func render(t *testing.T, n *releasenotes.Notes) []byte {
+	t.Helper()
+	md, err := templates.ReleaseNotes(nil, "", n, n.Repository)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md
+}
+
+func TestGoldenRelease(t *testing.T) {
+	dir, _ := build(t, "release")
+	n := generate(t, dir, history.Options{}, releasenotes.Options{Config: releasenotes.DefaultConfig()})
+	golden(t, "release.md", render(t, n))
+	js, err := json.MarshalIndent(n, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "release.json", append(js, '\n'))
+}
+
+func TestGoldenReleaseStrict(t *testing.T) {
+	dir, _ := build(t, "release")
+	n := generate(t, dir, history.Options{}, releasenotes.Options{Config: releasenotes.DefaultConfig(), Strict: true})
+	if len(n.NonConventional) != 1 || n.NonConventional[0].Subject != "update the readme" {
+		t.Fatalf("non-conventional: %+v", n.NonConventional)
+	}
+	for _, s := range n.Sections {
+		if s.Title == "Other" {
+			t.Fatalf("--strict kept the Other section: %+v", s.Entries)
+		}
+	}
+}
+
+// A pre-release target takes the nearest tag, pre-releases included.
+func TestGoldenPrerelease(t *testing.T) {
+	dir, _ := build(t, "release")
+	n := generate(t, dir, history.Options{Tag: "v1.1.0-rc.2"}, releasenotes.Options{})
+	if n.PreviousTag != "v1.1.0-rc.1" || n.Tag != "v1.1.0-rc.2" {
+		t.Fatalf("previous %q, tag %q", n.PreviousTag, n.Tag)
+	}
+	golden(t, "prerelease.md", render(t, n))
+}
+
+func TestGoldenFirstRelease(t *testing.T) {
+	dir, _ := build(t, "release")
+	n := generate(t, dir, history.Options{To: "v1.0.0"}, releasenotes.Options{})
+	if !n.FirstRelease || n.PreviousTag != "" {
+		t.Fatalf("first release %v, previous %q", n.FirstRelease, n.PreviousTag)
+	}
+	golden(t, "first.md", render(t, n))
+}
+
+// Monorepo: tags of other components and commits outside --path are ignored.
+func TestGoldenMonorepo(t *testing.T) {
+	dir, _ := build(t, "monorepo")
+	pat, err := semver.NewPattern(`^api/v(.+)$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := generate(t, dir, history.Options{Pattern: pat, Path: "api"}, releasenotes.Options{Path: "api"})
+	if n.PreviousTag != "api/v1.0.0" || n.Tag != "api/v1.1.0" {
+		t.Fatalf("previous %q, tag %q", n.PreviousTag, n.Tag)
+	}
+	golden(t, "monorepo.md", render(t, n))
+}
+
+func TestCustomConfig(t *testing.T) {
+	dir, _ := build(t, "release")
+	cfg, err := releasenotes.ParseConfig("notes.yaml", []byte(`
+groups:
+  - title: New
+    types: [feat]
+  - title: Fixed
+    types: [fix, perf]
+skip: ['^docs']
+other: ""
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := generate(t, dir, history.Options{}, releasenotes.Options{Config: cfg})
+	var titles []string
+	for _, s := range n.Sections {
+		titles = append(titles, s.Title)
+	}
+	if len(titles) != 2 || titles[0] != "New" || titles[1] != "Fixed" {
+		t.Fatalf("sections %v", titles)
+	}
+	for _, c := range n.Contributors {
+		if c.Name == "Dana Docs" {
+			t.Fatal("a skipped commit's co-author is listed")
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"grups: []", "field grups not found"},
+		{"groups: [{title: X, types: []}]", "types is empty"},
+		{"groups: [{title: A, types: [feat]}, {title: B, types: [FEAT]}]", `type "feat" is already in A`},
+		{"skip: ['(']", "skip[0]"},
+	} {
+		_, err := releasenotes.ParseConfig("notes.yaml", []byte(tc.yaml))
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+			t.Errorf("%s: got %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}
