@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/warden-sec/warden/commands"
+	"github.com/warden-sec/warden/core/sandbox"
 )
 
 // Set by the linker: -X main.version=… -X main.commit=… -X main.date=…
@@ -20,6 +21,9 @@ var (
 )
 
 func main() {
+	// In the re-executed process that sets up a sandbox this never
+	// returns; it must run before anything else.
+	sandbox.Init()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := commands.Run(ctx, os.Args, commands.ProcessEnv(buildInfo()))
 	stop()

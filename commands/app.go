@@ -33,6 +33,7 @@ func newApp(env Env) *cli.App {
 			w.configCommand(),
 			w.secretsCommand(),
 			w.logCommand(),
+			w.depsCommand(),
 			w.usersCommand(),
 			w.sessionsCommand(),
 			w.tokensCommand(),

@@ -1,0 +1,115 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"sync"
+)
+
+// Pool keeps sandboxes of one shape (workspace, network, limits) set up
+// and waiting for a command, so running one skips the set-up: namespaces,
+// mounts and cgroups are ready, and only the confinement of the command
+// itself (capabilities, Landlock, seccomp, rlimits) and its exec remain.
+// Each sandbox is used once; the pool refills in the background.
+type Pool struct {
+	shape shape
+	size  int
+
+	mu      sync.Mutex
+	ready   []*proc
+	filling int
+	closed  bool
+	lastErr error
+	wg      sync.WaitGroup
+}
+
+// NewPool starts filling a pool of size sandboxes shaped like template
+// (its Workspace, WorkspaceExec, Network, Strict and Limits).
+func NewPool(template Spec, size int) *Pool {
+	p := &Pool{shape: shapeOf(template), size: max(size, 1)}
+	p.fill()
+	return p
+}
+
+// fill starts set-ups until ready plus filling reaches the pool's size.
+func (p *Pool) fill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.closed && len(p.ready)+p.filling < p.size {
+		p.filling++
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			pr, err := spawn(context.Background(), p.shape)
+			p.mu.Lock()
+			p.filling--
+			p.lastErr = err
+			if err == nil && p.closed {
+				p.mu.Unlock()
+				pr.discard()
+				return
+			}
+			if err == nil {
+				p.ready = append(p.ready, pr)
+			}
+			p.mu.Unlock()
+		}()
+	}
+}
+
+// Run runs spec in a pooled sandbox when one of its shape is ready, and
+// in a new one otherwise.
+func (p *Pool) Run(ctx context.Context, spec Spec) (Result, error) {
+	if shapeOf(spec).Workspace == "" || !p.matches(spec) {
+		return Run(ctx, spec)
+	}
+	p.mu.Lock()
+	var pr *proc
+	if n := len(p.ready); n > 0 {
+		pr = p.ready[n-1]
+		p.ready = p.ready[:n-1]
+	}
+	p.mu.Unlock()
+	p.fill()
+	if pr == nil {
+		return Run(ctx, spec)
+	}
+	return pr.run(ctx, spec)
+}
+
+func (p *Pool) matches(spec Spec) bool {
+	s := shapeOf(spec)
+	if ws, err := absPath(s.Workspace); err == nil {
+		s.Workspace = ws
+	}
+	return s == p.shapeAbs()
+}
+
+func (p *Pool) shapeAbs() shape {
+	s := p.shape
+	if ws, err := absPath(s.Workspace); err == nil {
+		s.Workspace = ws
+	}
+	return s
+}
+
+// Ready reports how many sandboxes wait, and the last set-up error.
+func (p *Pool) Ready() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ready), p.lastErr
+}
+
+// Close discards the waiting sandboxes; running commands are not touched.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	ready := p.ready
+	p.ready = nil
+	p.mu.Unlock()
+	for _, pr := range ready {
+		pr.discard()
+	}
+	p.wg.Wait()
+}

@@ -1,0 +1,507 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/warden-sec/warden/core/sandbox/landlock"
+)
+
+// Run executes spec.Argv in a new sandbox and waits for it. The error is
+// non-nil only when the sandbox could not be set up (naming the layer) or
+// the spec is invalid; how the command ended is in Result.
+func Run(ctx context.Context, spec Spec) (Result, error) {
+	p, err := spawn(ctx, shapeOf(spec))
+	if err != nil {
+		return Result{}, err
+	}
+	return p.run(ctx, spec)
+}
+
+// shape is everything fixed when a sandbox is set up, before the command
+// is known: sandboxes of one shape are interchangeable (see Pool).
+type shape struct {
+	Workspace     string
+	WorkspaceExec bool
+	Network       bool
+	Strict        bool
+	Limits        Limits
+}
+
+func shapeOf(s Spec) shape {
+	return shape{Workspace: s.Workspace, WorkspaceExec: s.WorkspaceExec, Network: s.Network, Strict: s.Strict, Limits: s.Limits.withDefaults()}
+}
+
+// proc is a sandbox set up (or being set up) and waiting for its command.
+type proc struct {
+	shape   shape
+	cmd     *exec.Cmd
+	config  *os.File // write end: execConfig
+	status  *os.File // read end: status bytes
+	stdin   *os.File // write ends and read ends of the command's stdio
+	stdout  *os.File
+	stderr  *os.File
+	cg      *cgroup
+	layers  Layers
+	done    chan struct{} // closed when the child has exited
+	cleanup sync.Once
+}
+
+// spawn starts the re-executed init in new namespaces and waits until it
+// has built the sandbox's filesystem.
+func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
+	if sh.Workspace == "" {
+		return nil, errors.New("sandbox: no workspace directory")
+	}
+	ws, err := filepath.Abs(sh.Workspace)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: workspace %s: %w", sh.Workspace, err)
+	}
+	sh.Workspace = ws
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: find own executable: %w", err)
+	}
+	abi := landlock.ABI()
+	p := &proc{shape: sh, layers: Layers{Seccomp: true, Landlock: abi,
+		Namespaces: []string{"user", "pid", "mount", "ipc", "uts", "cgroup"}}}
+	if !sh.Network {
+		p.layers.Namespaces = append(p.layers.Namespaces, "net")
+	}
+	if abi == 0 {
+		if sh.Strict {
+			return nil, errors.New("sandbox: Landlock is not available on this kernel (required in strict mode)")
+		}
+		p.layers.Warnings = append(p.layers.Warnings, "Landlock unavailable: file access is limited by the mounts alone")
+	}
+	uid, gid := os.Geteuid(), os.Getegid()
+	uidMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+	gidMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
+	if uid == 0 {
+		// Never host root inside: root in a namespace whose 0 is host 0
+		// still owns every root-owned file on the host.
+		uidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: HostIDBase, Size: HostIDSize}}
+		gidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: HostIDBase, Size: HostIDSize}}
+		if err := handOver(ws); err != nil {
+			return nil, fmt.Errorf("sandbox: workspace %s: %w", ws, err)
+		}
+	}
+	p.layers.UIDMap = fmt.Sprintf("0 %d %d", uidMap[0].HostID, uidMap[0].Size)
+
+	// As root, the workspace goes in as a detached copy of its mount
+	// tree: the sandbox's unprivileged host user may not be allowed to
+	// reach its path. Otherwise the child binds the path itself.
+	wsTree := uid == 0
+	var wsFD int
+	if wsTree {
+		wsFD, err = unix.OpenTree(unix.AT_FDCWD, ws, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	} else {
+		wsFD, err = unix.Open(ws, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: open workspace %s: %w", ws, err)
+	}
+	wsFile := os.NewFile(uintptr(wsFD), ws)
+	defer wsFile.Close()
+	// The child executes this binary through a descriptor: as the
+	// sandbox's host user it may not be allowed to reach its path.
+	exe, err := os.Open(self)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: open own executable: %w", err)
+	}
+	defer exe.Close()
+
+	var childEnds []*os.File
+	defer func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+		if err != nil {
+			p.discard()
+		}
+	}()
+	pipe := func() (r, w *os.File) {
+		if err == nil {
+			r, w, err = os.Pipe()
+		}
+		return r, w
+	}
+	cfgR, cfgW := pipe()
+	statusR, statusW := pipe()
+	inR, inW := pipe()
+	outR, outW := pipe()
+	errR, errW := pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: pipes: %w", err)
+	}
+	childEnds = []*os.File{cfgR, statusW, inR, outW, errW}
+	p.config, p.status, p.stdin, p.stdout, p.stderr = cfgW, statusR, inW, outR, errR
+
+	id := newID()
+	p.cg, err = newCgroup(id, sh.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: cgroup: %w", err)
+	}
+	p.layers.Limits = p.cg.kind
+	if p.cg.kind == limitsRlimit {
+		if sh.Strict {
+			return nil, errors.New("sandbox: no memory and pids cgroup on this host (required in strict mode)")
+		}
+		p.layers.Warnings = append(p.layers.Warnings, "no memory/pids cgroup: memory and processes are limited by rlimits alone")
+	}
+
+	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
+	if !sh.Network {
+		flags |= unix.CLONE_NEWNET
+	}
+	cmd := &exec.Cmd{
+		Path:       fmt.Sprintf("/proc/self/fd/%d", fdExecutable),
+		Args:       []string{initArg0},
+		Env:        []string{},
+		Dir:        "/",
+		Stdin:      inR,
+		Stdout:     outW,
+		Stderr:     errW,
+		ExtraFiles: []*os.File{cfgR, statusW, wsFile, exe},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags:                 flags,
+			UidMappings:                uidMap,
+			GidMappings:                gidMap,
+			GidMappingsEnableSetgroups: false,
+			Credential:                 &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
+			Pdeathsig:                  syscall.SIGKILL,
+		},
+	}
+	if p.cg.fd >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = p.cg.fd
+	}
+	p.cmd = cmd
+	// Pdeathsig follows the thread that started the child: keep the
+	// start on a thread that is not given back to the runtime while the
+	// sandbox lives (see startLocked).
+	p.done = make(chan struct{})
+	if err = p.startLocked(); err != nil {
+		p.done = nil
+		return nil, fmt.Errorf("sandbox: start: %w", err)
+	}
+	if err = p.cg.place(cmd.Process.Pid); err != nil {
+		return nil, fmt.Errorf("sandbox: cgroup: %w", err)
+	}
+	setup := setupConfig{Network: sh.Network, WorkspaceExec: sh.WorkspaceExec, Strict: sh.Strict, Landlock: abi > 0, Hostname: "sandbox",
+		Workspace: ws, WorkspaceTree: wsTree}
+	if err = writeLine(cfgW, setup); err != nil {
+		return nil, fmt.Errorf("sandbox: send setup: %w", err)
+	}
+	for _, f := range childEnds {
+		f.Close()
+	}
+	childEnds = nil
+	if err = p.awaitStatus(ctx, true); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// startLocked starts the child from a goroutine locked to its OS thread,
+// which then waits for the child on that same thread and closes p.done:
+// the kernel sends the parent-death signal when the starting thread ends,
+// and the Go runtime may end idle threads.
+func (p *proc) startLocked() error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := p.cmd.Start(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- nil
+		state, _ := p.cmd.Process.Wait()
+		p.cmd.ProcessState = state
+		close(p.done)
+	}()
+	return <-errc
+}
+
+// awaitStatus reads the child's status pipe: the ready byte during setup,
+// EOF (a successful exec) afterwards.
+func (p *proc) awaitStatus(ctx context.Context, setup bool) error {
+	type res struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		if setup {
+			b := make([]byte, 1)
+			_, err := io.ReadFull(p.status, b)
+			if err == nil && b[0] == statusReady {
+				ch <- res{b: b}
+				return
+			}
+			rest, _ := io.ReadAll(p.status)
+			ch <- res{b: append(b, rest...), err: err}
+			return
+		}
+		b, err := io.ReadAll(p.status)
+		ch <- res{b: b, err: err}
+	}()
+	var r res
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		p.kill()
+		return fmt.Errorf("sandbox: setup: %w", ctx.Err())
+	}
+	if setup && r.err == nil && len(r.b) == 1 && r.b[0] == statusReady {
+		return nil
+	}
+	if len(r.b) > 0 && r.b[0] == statusError {
+		return fmt.Errorf("sandbox: %s", r.b[1:])
+	}
+	if setup {
+		<-p.done
+		return fmt.Errorf("sandbox: setup process ended: %v", p.cmd.ProcessState)
+	}
+	return nil
+}
+
+// run gives the waiting sandbox its command and waits for it.
+func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
+	defer p.discard()
+	if len(spec.Argv) == 0 || !filepath.IsAbs(spec.Argv[0]) {
+		return Result{}, errors.New("sandbox: the command must start with an absolute path")
+	}
+	if spec.Env == nil {
+		spec.Env = BaseEnv()
+	}
+	limits := p.shape.Limits
+	start := time.Now()
+	ex := execConfig{Argv: spec.Argv, Env: spec.Env, Limits: limits, NoCgroup: p.cg.kind == limitsRlimit}
+	if err := writeLine(p.config, ex); err != nil {
+		p.stdout.Close()
+		b, _ := io.ReadAll(p.stderr)
+		<-p.done
+		return Result{}, fmt.Errorf("sandbox: send command: %w %s %v", err, b, p.cmd.ProcessState)
+	}
+	p.config.Close()
+
+	var copies sync.WaitGroup
+	copyOut := func(w io.Writer, r *os.File) {
+		if w == nil {
+			w = io.Discard
+		}
+		copies.Add(1)
+		go func() {
+			defer copies.Done()
+			_, _ = io.Copy(w, r)
+		}()
+	}
+	copyOut(spec.Stdout, p.stdout)
+	copyOut(spec.Stderr, p.stderr)
+	if spec.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(p.stdin, spec.Stdin)
+			p.stdin.Close()
+		}()
+	} else {
+		p.stdin.Close()
+	}
+
+	var timedOut, cancelled bool
+	var mu sync.Mutex
+	stop := func(why *bool) {
+		mu.Lock()
+		*why = true
+		mu.Unlock()
+		p.kill()
+	}
+	if spec.Timeout > 0 {
+		t := time.AfterFunc(spec.Timeout, func() { stop(&timedOut) })
+		defer t.Stop()
+	}
+	ctxStop := context.AfterFunc(ctx, func() { stop(&cancelled) })
+	defer ctxStop()
+
+	// The status pipe carries the command's end (or why it could not
+	// start) and reaches EOF when the sandbox's init exits.
+	var statusData []byte
+	statusDone := make(chan struct{})
+	go func() {
+		statusData, _ = io.ReadAll(p.status)
+		close(statusDone)
+	}()
+	<-p.done
+	<-statusDone
+	// The namespace's init has exited, so every process in it is gone and
+	// the pipes are at EOF; a short bound guards against the impossible.
+	done := make(chan struct{})
+	go func() { copies.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		p.stdout.Close()
+		p.stderr.Close()
+	}
+
+	res := Result{Duration: time.Since(start), Layers: p.layers}
+	var ws syscall.WaitStatus
+	switch {
+	case len(statusData) > 0 && statusData[0] == statusError:
+		return Result{}, fmt.Errorf("sandbox: %s", statusData[1:])
+	case len(statusData) > 0 && statusData[0] == statusExit:
+		var rec exitRecord
+		if err := json.Unmarshal(statusData[1:], &rec); err != nil {
+			return Result{}, fmt.Errorf("sandbox: read exit record: %w", err)
+		}
+		ws = syscall.WaitStatus(rec.Status)
+		res.UserCPU, res.SysCPU, res.MaxRSS = time.Duration(rec.UserCPU), time.Duration(rec.SysCPU), rec.MaxRSSKiB*1024
+	default:
+		// Killed before the command ended: by the timeout, the context,
+		// or (without a record) from outside.
+		ws = syscall.WaitStatus(syscall.SIGKILL)
+		if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.UserCPU, res.SysCPU, res.MaxRSS = time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), ru.Maxrss*1024
+		}
+	}
+	res.ExitCode = ws.ExitStatus()
+	var sig syscall.Signal
+	if ws.Signaled() {
+		sig = ws.Signal()
+		res.Signal = unix.SignalName(sig)
+		res.ExitCode = -1
+	}
+	stats := p.cg.stats()
+	mu.Lock()
+	switch {
+	case timedOut:
+		res.Limit = LimitTimeout
+	case sig == syscall.SIGXCPU || (sig == syscall.SIGKILL && res.UserCPU+res.SysCPU >= time.Duration(limits.CPUSeconds)*time.Second):
+		res.Limit = LimitCPU
+	case sig == syscall.SIGXFSZ:
+		res.Limit = LimitFileSize
+	case stats.oomKills > 0:
+		res.Limit = LimitMemory
+	case stats.pidsMax > 0 && res.ExitCode != 0:
+		res.Limit = LimitPids
+	}
+	if cancelled && res.Limit == "" {
+		mu.Unlock()
+		return res, fmt.Errorf("sandbox: %w", ctx.Err())
+	}
+	mu.Unlock()
+	if stats.oomKills > 0 {
+		res.LimitsHit = append(res.LimitsHit, LimitMemory)
+	}
+	if stats.pidsMax > 0 {
+		res.LimitsHit = append(res.LimitsHit, LimitPids)
+	}
+	if res.Limit != "" && !contains(res.LimitsHit, res.Limit) {
+		res.LimitsHit = append(res.LimitsHit, res.Limit)
+	}
+	switch {
+	case sig == syscall.SIGSYS:
+		res.Violation = "seccomp: the command made a forbidden system call and was killed (SIGSYS)"
+	case res.ExitCode == 128+int(syscall.SIGSYS):
+		// How shells report a child killed by SIGSYS.
+		res.Violation = "seccomp: a process in the sandbox made a forbidden system call and was killed (exit status 159 = 128+SIGSYS)"
+	}
+	return res, nil
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// kill ends the sandbox: SIGKILL to the PID namespace's init makes the
+// kernel kill every process in the namespace.
+func (p *proc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	}
+}
+
+// discard kills the sandbox if it still runs, waits for it, and removes
+// everything it had on the host.
+func (p *proc) discard() {
+	p.cleanup.Do(func() {
+		for _, f := range []*os.File{p.config, p.status, p.stdin, p.stdout, p.stderr} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		if p.done != nil {
+			p.kill()
+			<-p.done
+		}
+		if p.cg != nil {
+			p.cg.remove()
+		}
+	})
+}
+
+func writeLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// handOver gives the workspace to the sandbox's host user the first time
+// it is used (when Warden runs as root): the command must be able to
+// write it, and must not run as host root to do so. Files root adds
+// later stay root's (readable, not writable, inside).
+func handOver(ws string) error {
+	fi, err := os.Stat(ws)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return errors.New("not a directory")
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == HostIDBase {
+		return nil
+	}
+	return filepath.WalkDir(ws, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(path, HostIDBase, HostIDBase); err != nil {
+			return fmt.Errorf("hand over %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+func absPath(p string) (string, error) { return filepath.Abs(p) }

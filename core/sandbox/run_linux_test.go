@@ -1,0 +1,428 @@
+//go:build linux
+
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	Init()
+	os.Exit(m.Run())
+}
+
+// run runs a shell script in a sandbox with the given workspace.
+func run(t *testing.T, ws, script string, mod func(*Spec)) (Result, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	spec := Spec{Argv: []string{"/bin/sh", "-c", script}, Workspace: ws, Timeout: 30 * time.Second, Stdout: &out, Stderr: &errb, Strict: true}
+	if mod != nil {
+		mod(&spec)
+	}
+	res, err := Run(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("Run(%q): %v", script, err)
+	}
+	return res, out.String(), errb.String()
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the sandbox tests run as root (scripts/test runs them so, and CI is root)")
+	}
+}
+
+func TestEverydayCommands(t *testing.T) {
+	requireRoot(t)
+	ws := t.TempDir()
+	res, out, errs := run(t, ws, `set -e
+echo hello
+mkdir -p a b
+echo data > a/f
+mv a/f b/f
+cat b/f
+python3 -c 'print(6*7)'
+ls / | tr '\n' ' '
+echo
+id -u
+pwd
+echo to-stderr >&2
+exit 3`, nil)
+	want := "hello\ndata\n42\nbin dev etc lib lib64 proc sbin tmp usr workspace \n0\n/workspace\n"
+	if res.ExitCode != 3 || out != want || errs != "to-stderr\n" {
+		t.Fatalf("exit %d\nstdout %q\nwant   %q\nstderr %q", res.ExitCode, out, want, errs)
+	}
+	if b, err := os.ReadFile(filepath.Join(ws, "b", "f")); err != nil || string(b) != "data\n" {
+		t.Fatalf("workspace file on the host: %q %v", b, err)
+	}
+	l := res.Layers
+	if !l.Seccomp || l.Landlock == 0 || len(l.Namespaces) != 7 || l.UIDMap != "0 100000 65536" || l.Limits == "" {
+		t.Fatalf("layers: %+v", l)
+	}
+}
+
+// Large output arrives complete on both streams.
+func TestOutputComplete(t *testing.T) {
+	requireRoot(t)
+	res, out, errs := run(t, t.TempDir(), `head -c 3000000 /dev/zero | tr '\0' a; head -c 2000000 /dev/zero | tr '\0' b >&2`, nil)
+	if res.ExitCode != 0 || len(out) != 3000000 || len(errs) != 2000000 || strings.Trim(out, "a") != "" || strings.Trim(errs, "b") != "" {
+		t.Fatalf("exit %d, stdout %d bytes, stderr %d bytes", res.ExitCode, len(out), len(errs))
+	}
+}
+
+func TestSignalReported(t *testing.T) {
+	requireRoot(t)
+	res, _, _ := run(t, t.TempDir(), `kill -TERM $$; sleep 5`, nil)
+	if res.Signal != "SIGTERM" || res.ExitCode != -1 {
+		t.Fatalf("signal %q exit %d", res.Signal, res.ExitCode)
+	}
+}
+
+// The environment is only what the spec gives.
+func TestEnvironmentIsolated(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("WARDEN_TEST_SECRET", "s3cr3t-value")
+	_, out, _ := run(t, t.TempDir(), `env; cat /proc/1/environ 2>/dev/null`, nil)
+	if strings.Contains(out, "s3cr3t") || !strings.Contains(out, "HOME=/workspace") {
+		t.Fatalf("environment:\n%s", out)
+	}
+}
+
+func TestStdin(t *testing.T) {
+	requireRoot(t)
+	_, out, _ := run(t, t.TempDir(), `tr a-z A-Z`, func(s *Spec) { s.Stdin = strings.NewReader("quiet\n") })
+	if out != "QUIET\n" {
+		t.Fatalf("stdout %q", out)
+	}
+}
+
+func TestInvalidSpec(t *testing.T) {
+	if _, err := Run(context.Background(), Spec{Argv: []string{"sh"}, Workspace: t.TempDir()}); err == nil {
+		t.Fatal("a relative program path was accepted")
+	}
+	if _, err := Run(context.Background(), Spec{Argv: []string{"/bin/true"}}); err == nil {
+		t.Fatal("no workspace was accepted")
+	}
+	if _, err := Run(context.Background(), Spec{Argv: []string{"/bin/true"}, Workspace: filepath.Join(t.TempDir(), "missing")}); err == nil {
+		t.Fatal("a missing workspace was accepted")
+	}
+}
+
+// A missing program is the command's failure (127), not the sandbox's.
+func TestMissingProgram(t *testing.T) {
+	requireRoot(t)
+	var errb bytes.Buffer
+	_, err := Run(context.Background(), Spec{Argv: []string{"/usr/bin/no-such-program"}, Workspace: t.TempDir(), Stderr: &errb})
+	if err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// attack is one escape or abuse attempt. The script prints ESCAPED when
+// the attempt worked; check (optional) looks at the host afterwards.
+type attack struct {
+	name   string
+	script string
+	mod    func(*Spec)
+	// contained decides from the result (nil: no ESCAPED on stdout).
+	contained func(res Result, out string) bool
+	// bwrap: also run under bubblewrap for the differential test
+	// (attacks on resource limits are Warden's alone: bwrap has none).
+	bwrap bool
+}
+
+// host is what the attacks aim at on the host.
+type host struct {
+	dir      string // a directory outside the workspace
+	port     int    // a TCP listener on 127.0.0.1
+	accepted *atomic.Int64
+	marker   string // the argument of a host process
+	pid      int    // its host pid
+}
+
+func newHost(t *testing.T) host {
+	t.Helper()
+	dir, err := os.MkdirTemp("/var/tmp", "warden-host-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("host-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	h := host{dir: dir, port: ln.Addr().(*net.TCPAddr).Port, accepted: new(atomic.Int64)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.accepted.Add(1)
+			c.Close()
+		}
+	}()
+	h.marker = fmt.Sprintf("%d.%03d", 900+time.Now().Nanosecond()%99, time.Now().Nanosecond()%1000)
+	sleep := exec.Command("sleep", h.marker)
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleep.Process.Kill(); sleep.Wait() })
+	h.pid = sleep.Process.Pid
+	return h
+}
+
+func attacks(h host) []attack {
+	return []attack{
+		{name: "see host processes", bwrap: true,
+			script: fmt.Sprintf(`[ "$(tr '\0' ' ' < /proc/%d/cmdline 2>/dev/null)" = "sleep %s " ] && echo ESCAPED; [ $(ls -d /proc/[0-9]* | wc -l) -gt 8 ] && echo ESCAPED; true`, h.pid, h.marker)},
+		{name: "connect to a host 127.0.0.1 listener", bwrap: true,
+			script: fmt.Sprintf(`python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d), 2); print("ESCAPED")'`, h.port)},
+		{name: "write outside the workspace", bwrap: true,
+			script: fmt.Sprintf(`for f in %s/pwned /usr/pwned /etc/pwned /pwned; do echo x > $f 2>/dev/null && echo ESCAPED $f; done; true`, h.dir)},
+		{name: "read a host file outside the workspace", bwrap: true,
+			script: fmt.Sprintf(`cat %s/secret 2>/dev/null | grep -q host-secret && echo ESCAPED; true`, h.dir)},
+		{name: "read /etc/shadow", bwrap: true,
+			script: `cat /etc/shadow >/dev/null 2>&1 && echo ESCAPED; cat /.oldroot/etc/shadow >/dev/null 2>&1 && echo ESCAPED; true`},
+		{name: "write a root-owned sysctl", bwrap: true,
+			script: `echo '|/tmp/x' > /proc/sys/kernel/core_pattern 2>/dev/null && echo ESCAPED; true`},
+		{name: "exec a binary written into the workspace", bwrap: true,
+			script: `cp /bin/echo ./e && chmod +x ./e && ./e ESCAPED; cp /bin/echo /tmp/e 2>/dev/null && chmod +x /tmp/e && /tmp/e ESCAPED; true`},
+		{name: "memfd_create + execveat", bwrap: true,
+			script: `python3 -c '
+import os
+fd = os.memfd_create("x", 0)
+os.write(fd, open("/bin/echo", "rb").read())
+os.execve(fd, ["echo", "ESCAPED"], {})'`},
+		{name: "ptrace", bwrap: true,
+			script: `python3 -c '
+import ctypes
+if ctypes.CDLL(None, use_errno=True).ptrace(0, 0, 0, 0) == 0: print("ESCAPED")'`},
+		{name: "mount", bwrap: true,
+			script: `python3 -c '
+import ctypes
+if ctypes.CDLL(None, use_errno=True).mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0: print("ESCAPED")'`},
+		{name: "unshare a new user namespace", bwrap: true,
+			script: `python3 -c '
+import ctypes
+if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0: print("ESCAPED")'`},
+		{name: "setns into PID 1's mount namespace", bwrap: true,
+			script: `python3 -c '
+import ctypes, os
+fd = os.open("/proc/1/ns/mnt", os.O_RDONLY)
+if ctypes.CDLL(None, use_errno=True).setns(fd, 0) == 0: print("ESCAPED")'`},
+		{name: "kill a host process", bwrap: true,
+			script: fmt.Sprintf(`kill -0 %d 2>/dev/null && echo ESCAPED; kill -9 %d 2>/dev/null && echo ESCAPED; true`, h.pid, h.pid)},
+		{name: "fork bomb (held at the pids limit, cleaned up)",
+			script: `bomb() { bomb | bomb & }; bomb; sleep 3; echo done`,
+			mod:    func(s *Spec) { s.Limits.Pids = 64; s.Timeout = 5 * time.Second },
+			contained: func(res Result, _ string) bool {
+				return contains(res.LimitsHit, LimitPids)
+			}},
+		{name: "memory bomb",
+			script: `python3 -c 'b = bytearray(1 << 30); print("ESCAPED")'`,
+			mod:    func(s *Spec) { s.Limits.Memory = 64 << 20 },
+			contained: func(res Result, out string) bool {
+				return !strings.Contains(out, "ESCAPED") && res.ExitCode != 0
+			}},
+		{name: "CPU spin past the limit",
+			script: `while :; do :; done`,
+			mod:    func(s *Spec) { s.Limits.CPUSeconds = 1 },
+			contained: func(res Result, _ string) bool {
+				return res.Limit == LimitCPU
+			}},
+		{name: "a file past the size limit",
+			script: `exec dd if=/dev/zero of=big bs=1M count=3 status=none`,
+			mod:    func(s *Spec) { s.Limits.FileSize = 1 << 20 },
+			contained: func(res Result, _ string) bool {
+				return res.Limit == LimitFileSize
+			}},
+		{name: "a file past the size limit, written by a child",
+			script: `head -c 3000000 /dev/zero > big; [ $(stat -c %s big) -gt 1048576 ] && echo ESCAPED; true`,
+			mod:    func(s *Spec) { s.Limits.FileSize = 1 << 20 }},
+		{name: "a child that outlives the timeout",
+			script: `(setsid sleep 600 &); sleep 600`,
+			mod:    func(s *Spec) { s.Timeout = time.Second },
+			contained: func(res Result, _ string) bool {
+				return res.Limit == LimitTimeout
+			}},
+	}
+}
+
+// TestAttacks runs each attack inside Warden's sandbox and asserts it is
+// refused or contained, and that nothing is left behind.
+func TestAttacks(t *testing.T) {
+	requireRoot(t)
+	h := newHost(t)
+	before := hostState(t)
+	for _, a := range attacks(h) {
+		t.Run(a.name, func(t *testing.T) {
+			res, out, errs := run(t, t.TempDir(), a.script, a.mod)
+			ok := a.contained
+			if ok == nil {
+				ok = func(_ Result, out string) bool { return !strings.Contains(out, "ESCAPED") }
+			}
+			if !ok(res, out) {
+				t.Fatalf("not contained: %+v\nstdout %s\nstderr %s", res, out, errs)
+			}
+			t.Logf("contained: exit %d signal %q limit %q hit %v violation %q", res.ExitCode, res.Signal, res.Limit, res.LimitsHit, res.Violation)
+		})
+	}
+	if n := h.accepted.Load(); n != 0 {
+		t.Errorf("the host listener accepted %d connections", n)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "pwned")); err == nil {
+		t.Error("a file appeared in the host directory")
+	}
+	after := hostState(t)
+	if before != after {
+		t.Errorf("left behind:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// Escape-class system calls kill the command with SIGSYS and say so.
+func TestViolationReported(t *testing.T) {
+	requireRoot(t)
+	res, _, _ := run(t, t.TempDir(), `exec python3 -c 'import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0)'`, nil)
+	if res.Signal != "SIGSYS" || res.Violation == "" {
+		t.Fatalf("the command itself: %+v", res)
+	}
+	// A shell reports a child killed by SIGSYS as status 128+31.
+	res, _, _ = run(t, t.TempDir(), `python3 -c 'import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0)'`, nil)
+	if res.ExitCode != 159 || res.Violation == "" {
+		t.Fatalf("a child of the command: %+v", res)
+	}
+	res, _, _ = run(t, t.TempDir(), `exit 1`, nil)
+	if res.Violation != "" {
+		t.Fatalf("an ordinary failure: %+v", res)
+	}
+}
+
+// hostState summarises what a sandbox could leave behind on the host:
+// processes of the sandbox user, mounts, cgroups and temp directories.
+func hostState(t *testing.T) string {
+	t.Helper()
+	procs := 0
+	dirs, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err == nil && strings.Contains(string(b), fmt.Sprintf("\nUid:\t%d\t", HostIDBase)) {
+			procs++
+		}
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgroups, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", cgroupParent, "*"))
+	v2, _ := filepath.Glob(filepath.Join(cgroupRoot, cgroupParent, "*", "cgroup.procs"))
+	tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), "warden-sandbox*"))
+	return fmt.Sprintf("sandbox processes %d, mounts %d, cgroups %d, temp dirs %d", procs, strings.Count(string(mounts), "\n"), len(cgroups)+len(v2), len(tmp))
+}
+
+// TestDifferentialBwrap runs every attack bubblewrap refuses under
+// bubblewrap too: Warden must refuse everything bwrap refuses. Results
+// go to the log as a table (docs/sandbox.md has a copy).
+func TestDifferentialBwrap(t *testing.T) {
+	requireRoot(t)
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Fatal("bwrap is not installed; scripts/test installs it (Debian package bubblewrap)")
+	}
+	h := newHost(t)
+	var table strings.Builder
+	table.WriteString("| attack | bubblewrap | warden |\n|---|---|---|\n")
+	for _, a := range attacks(h) {
+		if !a.bwrap {
+			continue
+		}
+		ws := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, bwrap, "--unshare-all", "--cap-drop", "ALL", "--die-with-parent",
+			"--ro-bind", "/", "/", "--tmpfs", "/tmp", "--dev", "/dev", "--proc", "/proc",
+			"--bind", ws, ws, "--chdir", ws, "/bin/sh", "-c", "echo RAN; "+a.script)
+		bout, err := cmd.Output()
+		cancel()
+		if !strings.HasPrefix(string(bout), "RAN\n") {
+			t.Fatalf("%s: bwrap did not run the attack: %v\n%s", a.name, err, bout)
+		}
+		bwrapRefused := !strings.Contains(string(bout), "ESCAPED")
+		_, out, _ := run(t, t.TempDir(), a.script, a.mod)
+		wardenRefused := !strings.Contains(out, "ESCAPED")
+		fmt.Fprintf(&table, "| %s | %s | %s |\n", a.name, verdict(bwrapRefused), verdict(wardenRefused))
+		if bwrapRefused && !wardenRefused {
+			t.Errorf("%s: bwrap refuses it, Warden does not:\n%s", a.name, out)
+		}
+		if !wardenRefused {
+			t.Errorf("%s: Warden does not refuse it", a.name)
+		}
+	}
+	t.Logf("\n%s", table.String())
+}
+
+func verdict(refused bool) string {
+	if refused {
+		return "refused"
+	}
+	return "**escaped**"
+}
+
+func TestPool(t *testing.T) {
+	requireRoot(t)
+	ws := t.TempDir()
+	before := hostState(t)
+	p := NewPool(Spec{Workspace: ws}, 2)
+	// Each command gets a sandbox of its own: a fresh PID namespace.
+	seen := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		var out bytes.Buffer
+		res, err := p.Run(context.Background(), Spec{Argv: []string{"/bin/sh", "-c", "readlink /proc/self/ns/pid; touch f$$"}, Workspace: ws, Stdout: &out})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("run %d: %+v %v", i, res, err)
+		}
+		seen[out.String()] = true
+	}
+	if len(seen) != 5 {
+		t.Fatalf("PID namespaces reused: %v", seen)
+	}
+	p.Close()
+	if after := hostState(t); after != before {
+		t.Fatalf("left behind:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func BenchmarkRunTrue(b *testing.B) {
+	ws := b.TempDir()
+	for b.Loop() {
+		if _, err := Run(context.Background(), Spec{Argv: []string{"/bin/true"}, Workspace: ws}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPoolTrue(b *testing.B) {
+	ws := b.TempDir()
+	p := NewPool(Spec{Workspace: ws}, 4)
+	defer p.Close()
+	time.Sleep(100 * time.Millisecond)
+	for b.Loop() {
+		if _, err := p.Run(context.Background(), Spec{Argv: []string{"/bin/true"}, Workspace: ws}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package osv
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/google/osv-scalibr/semantic"
+)
+
+// NormalizeName gives the form package names are indexed and compared in:
+// PyPI names by PEP 503, others unchanged.
+func NormalizeName(ecosystem, name string) string {
+	if BaseEcosystem(ecosystem) == "PyPI" {
+		return strings.ToLower(pypiSeparators.ReplaceAllString(name, "-"))
+	}
+	return name
+}
+
+var pypiSeparators = regexp.MustCompile(`[-_.]+`)
+
+// Affects reports whether the record affects the package at version,
+// following the OSV schema: the version is listed in versions[], or falls
+// in one of the SEMVER or ECOSYSTEM ranges of an affected entry for the
+// package. GIT ranges describe commits and are skipped for packages named
+// by a registry, without stopping the evaluation of the other ranges.
+// Withdrawn records affect nothing.
+func (r *Record) Affects(ecosystem, name, version string) bool {
+	if r.Withdrawn != nil {
+		return false
+	}
+	for i := range r.Affected {
+		if r.Affected[i].affects(ecosystem, name, version) {
+			return true
+		}
+	}
+	return false
+}
+
+// AffectedFor returns the affected entries naming the package.
+func (r *Record) AffectedFor(ecosystem, name string) []*Affected {
+	var out []*Affected
+	for i := range r.Affected {
+		a := &r.Affected[i]
+		if BaseEcosystem(a.Package.Ecosystem) == BaseEcosystem(ecosystem) && NormalizeName(ecosystem, a.Package.Name) == NormalizeName(ecosystem, name) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (a *Affected) affects(ecosystem, name, version string) bool {
+	if BaseEcosystem(a.Package.Ecosystem) != BaseEcosystem(ecosystem) || NormalizeName(ecosystem, a.Package.Name) != NormalizeName(ecosystem, name) {
+		return false
+	}
+	for _, v := range a.Versions {
+		if v == version {
+			return true
+		}
+	}
+	var parsed semantic.Version
+	parseErr := false
+	parse := func() semantic.Version {
+		if parsed == nil && !parseErr {
+			var err error
+			if parsed, err = semantic.Parse(version, BaseEcosystem(ecosystem)); err != nil {
+				parseErr = true
+			}
+		}
+		return parsed
+	}
+	for _, rg := range a.Ranges {
+		var v semantic.Version
+		switch rg.Type {
+		case RangeEcosystem:
+			if v = parse(); v == nil {
+				continue
+			}
+		case RangeSemver:
+			v = semantic.ParseSemverVersion(strings.TrimPrefix(version, "v"))
+		default:
+			continue // GIT: commits, not versions
+		}
+		if inRange(v, rg, BaseEcosystem(ecosystem)) {
+			return true
+		}
+	}
+	return false
+}
+
+type sortedEvent struct {
+	Event
+	at semantic.Version // nil for introduced "0"
+}
+
+// inRange evaluates one range: events sorted by version (introduced "0"
+// first), then introduced opens, fixed closes at its version, last_affected
+// closes after its version; with limit events the version must also be
+// below one of the limits.
+func inRange(v semantic.Version, rg Range, ecosystem string) bool {
+	parse := func(s string) (semantic.Version, bool) {
+		if rg.Type == RangeSemver {
+			return semantic.ParseSemverVersion(strings.TrimPrefix(s, "v")), true
+		}
+		pv, err := semantic.Parse(s, ecosystem)
+		return pv, err == nil
+	}
+	events := make([]sortedEvent, 0, len(rg.Events))
+	var limits []semantic.Version
+	for _, e := range rg.Events {
+		s := e.Introduced + e.Fixed + e.LastAffected + e.Limit
+		if e.Introduced == "0" {
+			events = append(events, sortedEvent{Event: e})
+			continue
+		}
+		if e.Limit == "*" {
+			continue // no limit
+		}
+		pv, ok := parse(s)
+		if !ok {
+			return false // an unreadable boundary: cannot evaluate this range
+		}
+		if e.Limit != "" {
+			limits = append(limits, pv)
+			continue
+		}
+		events = append(events, sortedEvent{Event: e, at: pv})
+	}
+	if len(limits) > 0 {
+		below := false
+		for _, l := range limits {
+			if c, err := v.Compare(l); err == nil && c < 0 {
+				below = true
+				break
+			}
+		}
+		if !below {
+			return false
+		}
+	}
+	sort.SliceStable(events, func(i, j int) bool {
+		a, b := events[i].at, events[j].at
+		if a == nil || b == nil {
+			return a == nil && b != nil
+		}
+		c, err := a.Compare(b)
+		return err == nil && c < 0
+	})
+	affected := false
+	for _, e := range events {
+		var c int
+		if e.at != nil {
+			var err error
+			if c, err = v.Compare(e.at); err != nil {
+				return false
+			}
+		}
+		switch {
+		case e.Introduced != "":
+			if e.at == nil || c >= 0 {
+				affected = true
+			}
+		case e.Fixed != "":
+			if c >= 0 {
+				affected = false
+			}
+		case e.LastAffected != "":
+			if c > 0 {
+				affected = false
+			}
+		}
+	}
+	return affected
+}
+
+// FixedVersions lists the fixed events of the package's ranges, in order.
+func (r *Record) FixedVersions(ecosystem, name string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range r.AffectedFor(ecosystem, name) {
+		for _, rg := range a.Ranges {
+			if rg.Type == RangeGit {
+				continue
+			}
+			for _, e := range rg.Events {
+				if e.Fixed != "" && !seen[e.Fixed] {
+					seen[e.Fixed] = true
+					out = append(out, e.Fixed)
+				}
+			}
+		}
+	}
+	return out
+}
