@@ -101,6 +101,8 @@ func TestScripts(t *testing.T) {
 					"waitready": cmdWaitReady,
 					"http":      cmdHTTP,
 					"gitrepo":   cmdGitRepo,
+					"ghserver":  cmdGHServer,
+					"ghlog":     cmdGHLog,
 				},
 			})
 		})
