@@ -125,6 +125,7 @@ type depsScanOptions struct {
 	recursive  bool
 	format     string
 	failAny    bool
+	failOnName string
 	failOn     osv.Level
 	ignore     map[string]bool
 	maxAge     time.Duration
@@ -144,14 +145,14 @@ func (w *wiring) depsScanOptions(c *cli.Context) (*depsScanOptions, error) {
 		o.paths = []string{"."}
 	}
 	switch fo := strings.ToLower(c.String("fail-on")); fo {
-	case "any":
-		o.failAny = true
+	case "any", "":
+		o.failAny, o.failOnName = true, "any"
 	default:
 		l, ok := osv.ParseLevel(fo)
 		if !ok {
 			return nil, usageErrorf("--fail-on %q is not one of any, low, medium, high, critical", c.String("fail-on"))
 		}
-		o.failOn = l
+		o.failOn, o.failOnName = l, l.String()
 	}
 	for _, id := range c.StringSlice("ignore") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -254,7 +255,7 @@ func (w *wiring) depsScan(c *cli.Context) error {
 	if len(files) == 0 && len(o.binaries) == 0 {
 		return inputError(fmt.Errorf("no lockfile in %s", strings.Join(o.paths, ", ")), "use --recursive to look in subdirectories, or name the lockfile")
 	}
-	rep := scanReport{SchemaVersion: jsonSchemaVersion, FailOn: c.String("fail-on"), Counts: map[string]int{}}
+	rep := scanReport{SchemaVersion: jsonSchemaVersion, FailOn: o.failOnName, Counts: map[string]int{}}
 	var pkgs []lockfile.Package
 	for _, f := range files {
 		ps, err := lockfile.Parse(c.Context, f)

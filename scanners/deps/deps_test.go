@@ -148,7 +148,7 @@ func TestDependabotAlerts(t *testing.T) {
 		t.Fatalf("alerts %d, requests %v", len(alerts), auths)
 	}
 	a := alerts[1]
-	if a.Package != "Django" || a.Ecosystem != "PyPI" || a.ID != "GHSA-xxxx-yyyy-zzzz" || a.Severity != "critical" || a.Fixed[0] != "4.2.1" ||
+	if a.Package != "django" || a.Ecosystem != "PyPI" || a.ID != "GHSA-xxxx-yyyy-zzzz" || a.Severity != "critical" || a.Fixed[0] != "4.2.1" ||
 		a.File != "requirements.txt" || a.Source != "github" || !strings.HasSuffix(a.URL, "/dependabot/2") || a.Score != 9.8 {
 		t.Errorf("alert: %+v", a)
 	}

@@ -73,6 +73,7 @@ func alertFinding(a *github.DependabotAlert) Finding {
 			if e, ok := githubEcosystems[strings.ToLower(p.GetEcosystem())]; ok {
 				f.Ecosystem = e
 			}
+			f.Package = osv.NormalizeName(f.Ecosystem, f.Package)
 		}
 	}
 	adv := a.GetSecurityAdvisory()
