@@ -46,7 +46,7 @@ Exit codes:
       as with osv-scanner; a finding of unknown severity fails only "any")
    2  input error: an unreadable or malformed lockfile (named with its
       line), a missing database, bad flags
-   3  internal error`
+   3  internal or environment error (a failed download, the GitHub API)`
 
 func (w *wiring) depsCommand() *cli.Command {
 	return &cli.Command{
