@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/warden-sec/warden/core/releasenotes"
+	"github.com/warden-sec/warden/core/releasenotes/authorcache"
 	"github.com/warden-sec/warden/core/releasenotes/githubapi"
 	"github.com/warden-sec/warden/core/releasenotes/history"
 	"github.com/warden-sec/warden/core/releasenotes/semver"
@@ -59,7 +60,8 @@ func (w *wiring) releaseNotesCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing output file", EnvVars: []string{"WARDEN_FORCE"}},
 			&cli.StringFlag{Name: "github", Usage: "OWNER/REPO: add pull-request titles, labels and logins from GitHub (token: GITHUB_TOKEN)", EnvVars: env("GITHUB")},
 			&cli.StringFlag{Name: "github-api-url", Value: "https://api.github.com/", Usage: "GitHub REST API root (GitHub Enterprise: https://HOST/api/v3/)", EnvVars: env("GITHUB_API_URL")},
-			&cli.StringFlag{Name: "cache-dir", Usage: "cache of GitHub answers (default: warden/release-notes in the user cache dir)", TakesFile: true, EnvVars: env("CACHE_DIR")},
+			&cli.BoolFlag{Name: "first-time", Value: true, Usage: "mark first-time contributors (reads the history before the previous release; cached under --cache-dir)", EnvVars: env("FIRST_TIME")},
+			&cli.StringFlag{Name: "cache-dir", Usage: "cache of GitHub answers and earlier authors (default: warden/release-notes in the user cache dir)", TakesFile: true, EnvVars: env("CACHE_DIR")},
 			&cli.BoolFlag{Name: "publish", Usage: "create or update the GitHub Release of the tag with the notes (needs --github and GITHUB_TOKEN)", EnvVars: env("PUBLISH")},
 		},
 		Action: w.releaseNotes,
@@ -82,6 +84,8 @@ type releaseNotesOptions struct {
 	cacheDir string
 	publish  bool
 	token    string
+	// firstTime marks first-time contributors.
+	firstTime bool
 }
 
 func (w *wiring) releaseNotesOptions(c *cli.Context) (*releaseNotesOptions, error) {
@@ -95,7 +99,7 @@ func (w *wiring) releaseNotesOptions(c *cli.Context) (*releaseNotesOptions, erro
 	o := &releaseNotesOptions{repo: c.String("repo"), format: f, strict: c.Bool("strict"),
 		output: c.String("output"), force: c.Bool("force"), github: c.String("github"),
 		apiURL: c.String("github-api-url"), cacheDir: c.String("cache-dir"), publish: c.Bool("publish"),
-		token: w.env.Getenv("GITHUB_TOKEN")}
+		token: w.env.Getenv("GITHUB_TOKEN"), firstTime: c.Bool("first-time")}
 	pat, err := semver.NewPattern(c.String("tag-pattern"))
 	if err != nil {
 		return nil, usageErrorf("--%v", err)
@@ -135,7 +139,7 @@ func (w *wiring) releaseNotesOptions(c *cli.Context) (*releaseNotesOptions, erro
 			return nil, inputError(errors.New("--publish needs a GitHub token"), "set GITHUB_TOKEN to a token that may write releases")
 		}
 	}
-	if o.github != "" && o.cacheDir == "" {
+	if o.cacheDir == "" {
 		if dir, err := os.UserCacheDir(); err == nil {
 			o.cacheDir = filepath.Join(dir, "warden", "release-notes")
 		}
@@ -163,17 +167,24 @@ func (w *wiring) runReleaseNotes(c *cli.Context, o *releaseNotesOptions) error {
 	if err != nil {
 		return releaseNotesError(err)
 	}
+	defer repo.Close()
 	rg, err := repo.Range(ctx, o.rangeOpt)
 	if err != nil {
 		return releaseNotesError(err)
 	}
 	notes := releasenotes.Build(rg, releasenotes.Options{Config: o.config, Strict: o.strict, Path: o.rangeOpt.Path})
-	if err := releasenotes.MarkFirstTime(ctx, repo, notes); err != nil {
-		return releaseNotesError(err)
+	if o.firstTime {
+		var cache releasenotes.AuthorCache
+		if o.cacheDir != "" {
+			cache = authorcache.Open(filepath.Join(o.cacheDir, "authors"))
+		}
+		if err := releasenotes.MarkFirstTime(ctx, repo, notes, cache); err != nil {
+			return releaseNotesError(err)
+		}
 	}
 	var gh *githubapi.Client
 	if o.github != "" {
-		if gh, err = githubapi.New(githubapi.Options{Repo: o.github, Token: o.token, BaseURL: o.apiURL, CacheDir: o.cacheDir}); err != nil {
+		if gh, err = githubapi.New(githubapi.Options{Repo: o.github, Token: o.token, BaseURL: o.apiURL, CacheDir: cacheSub(o.cacheDir, "github")}); err != nil {
 			return usageErrorf("%v", err)
 		}
 		if err := gh.Enrich(ctx, notes); err != nil {
@@ -227,6 +238,13 @@ func (w *wiring) runReleaseNotes(c *cli.Context, o *releaseNotesOptions) error {
 			hint: "write subjects as `type(scope): description`, e.g. `fix(api): reject empty names`"}
 	}
 	return nil
+}
+
+func cacheSub(dir, sub string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, sub)
 }
 
 // releaseNotesError maps the errors of the release-notes packages to exit

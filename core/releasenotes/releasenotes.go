@@ -120,6 +120,9 @@ var (
 
 // CoAuthors returns the e-mail addresses of a message's Co-authored-by trailers.
 func CoAuthors(message string) []string {
+	if !mayHaveCoAuthor(message) {
+		return nil
+	}
 	var out []string
 	for _, m := range coAuthorRe.FindAllStringSubmatch(message, -1) {
 		out = append(out, m[2])
@@ -144,7 +147,7 @@ func Build(rg *history.Range, o Options) *Notes {
 
 	// Oldest first, so a revert meets the commit it reverts already listed.
 	var entries []*Entry
-	byHash := map[string]*Entry{}
+	idx := newEntryIndex()
 	cancelled := map[string]*Entry{} // revert hash -> the entry it cancelled
 	contrib := map[string]*Contributor{}
 	var order []string
@@ -176,9 +179,9 @@ func Build(rg *history.Range, o Options) *Notes {
 			order = append(order, key)
 		}
 		if target := revertTarget(c.Message, e); target != "" {
-			if victim := findEntry(byHash, entries, target); victim != nil {
+			if victim := idx.find(target); victim != nil {
 				// Revert of a change in this release: both disappear.
-				entries = remove(entries, victim)
+				idx.remove(victim)
 				cancelled[e.Hash] = victim
 				n.Reverted = append(n.Reverted, victim.Hash)
 				continue
@@ -186,14 +189,16 @@ func Build(rg *history.Range, o Options) *Notes {
 			if victim := findCancelled(cancelled, target); victim != nil {
 				// Revert of a revert: the original change is back.
 				entries = append(entries, victim)
+				idx.add(victim)
 				n.Reverted = removeString(n.Reverted, victim.Hash)
 				continue
 			}
 			e.Reverts = target
 		}
 		entries = append(entries, e)
-		byHash[e.Hash] = e
+		idx.add(e)
 	}
+	entries = idx.live(entries)
 
 	sections := map[string]*Section{}
 	for _, e := range entries {
@@ -249,23 +254,51 @@ func Build(rg *history.Range, o Options) *Notes {
 	return n
 }
 
+// AuthorCache keeps the author sets of commits between runs
+// (authorcache.Cache); nil works without one.
+type AuthorCache interface {
+	Load(commit string) (map[string]bool, bool)
+	Store(commit string, set map[string]bool)
+}
+
 // MarkFirstTime flags the contributors who have no commit reachable from
-// the previous release. It reads the earlier history through repo, and
-// stops as soon as everyone is found.
-func MarkFirstTime(ctx context.Context, repo *history.Repo, n *Notes) error {
+// the previous release. It reads the earlier history through repo and
+// stops as soon as everyone is found; when it had to read it all, the
+// set is stored in cache for the next release's run.
+func MarkFirstTime(ctx context.Context, repo *history.Repo, n *Notes, cache AuthorCache) error {
 	if n.From == "" || len(n.Contributors) == 0 {
 		return nil
 	}
-	want := map[string]bool{}
-	for _, c := range n.Contributors {
-		want[strings.ToLower(c.Email)] = true
+	want := make([]string, len(n.Contributors))
+	for i, c := range n.Contributors {
+		want[i] = strings.ToLower(c.Email)
 	}
-	found, err := repo.AuthorsBefore(ctx, n.From, want, CoAuthors)
+	var known func(string) (map[string]bool, bool)
+	if cache != nil {
+		known = cache.Load
+	}
+	last := -1
+	all := func(set map[string]bool) bool {
+		if len(set) == last {
+			return false // nothing new since the last check
+		}
+		last = len(set)
+		for _, w := range want {
+			if !set[w] {
+				return false
+			}
+		}
+		return true
+	}
+	found, complete, err := repo.Authors(ctx, n.From, CoAuthors, known, all)
 	if err != nil {
 		return err
 	}
+	if complete && cache != nil {
+		cache.Store(n.From, found)
+	}
 	for i := range n.Contributors {
-		n.Contributors[i].FirstTime = !found[strings.ToLower(n.Contributors[i].Email)]
+		n.Contributors[i].FirstTime = !found[want[i]]
 	}
 	return nil
 }
@@ -293,7 +326,7 @@ func (n *Notes) Entries() []*Entry {
 func newEntry(c history.Commit, subject string) *Entry {
 	e := &Entry{Hash: c.Hash, ShortHash: c.Hash[:7], Subject: subject, Description: subject,
 		Author: Person{Name: c.Author.Name, Email: c.Author.Email}, Date: c.Author.When}
-	if m := prSuffix.FindStringSubmatch(subject); m != nil {
+	if m := prSuffix.FindStringSubmatch(subject); strings.HasSuffix(strings.TrimSpace(subject), ")") && m != nil {
 		e.PR, _ = strconv.Atoi(m[1])
 	}
 	if cc, err := conventional.Parse(c.Message); err == nil {
@@ -317,7 +350,14 @@ func newEntry(c history.Commit, subject string) *Entry {
 		text += "\n" + f.Value
 	}
 	seen := map[string]bool{}
-	for _, id := range append(cveRe.FindAllString(text, -1), ghsaRe.FindAllString(text, -1)...) {
+	var ids []string
+	if strings.Contains(text, "CVE-") {
+		ids = cveRe.FindAllString(text, -1)
+	}
+	if strings.Contains(text, "GHSA-") {
+		ids = append(ids, ghsaRe.FindAllString(text, -1)...)
+	}
+	for _, id := range ids {
 		if seen[id] {
 			continue
 		}
@@ -332,11 +372,19 @@ func newEntry(c history.Commit, subject string) *Entry {
 }
 
 func coAuthorPeople(message string) []Person {
+	if !mayHaveCoAuthor(message) {
+		return nil
+	}
 	var out []Person
 	for _, m := range coAuthorRe.FindAllStringSubmatch(message, -1) {
 		out = append(out, Person{Name: m[1], Email: m[2]})
 	}
 	return out
+}
+
+// mayHaveCoAuthor is a cheap test before the regular expression.
+func mayHaveCoAuthor(message string) bool {
+	return strings.Contains(message, "uthored-") || strings.Contains(message, "UTHORED-")
 }
 
 func skipped(cfg Config, subject string) bool {
@@ -352,8 +400,10 @@ func skipped(cfg Config, subject string) bool {
 // undoes: git's "This reverts commit X." line, or a conventional
 // `revert:` commit's Refs footer.
 func revertTarget(message string, e *Entry) string {
-	if m := revertedRe.FindStringSubmatch(message); m != nil {
-		return strings.ToLower(m[1])
+	if strings.Contains(message, "This reverts commit") {
+		if m := revertedRe.FindStringSubmatch(message); m != nil {
+			return strings.ToLower(m[1])
+		}
 	}
 	if e.Type == "revert" {
 		for _, f := range e.Footers {
@@ -367,42 +417,49 @@ func revertTarget(message string, e *Entry) string {
 	return ""
 }
 
-func findEntry(byHash map[string]*Entry, entries []*Entry, prefix string) *Entry {
-	if e, ok := byHash[prefix]; ok && contains(entries, e) {
-		return e
+// entryIndex finds listed entries by full or abbreviated hash.
+type entryIndex struct {
+	byShort map[string][]*Entry // by the first 7 hex digits
+	removed map[*Entry]bool
+}
+
+func newEntryIndex() *entryIndex {
+	return &entryIndex{byShort: map[string][]*Entry{}, removed: map[*Entry]bool{}}
+}
+
+func (x *entryIndex) add(e *Entry) {
+	delete(x.removed, e)
+	k := e.Hash[:7]
+	for _, o := range x.byShort[k] {
+		if o == e {
+			return
+		}
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Hash, prefix) {
+	x.byShort[k] = append(x.byShort[k], e)
+}
+
+func (x *entryIndex) remove(e *Entry) { x.removed[e] = true }
+
+func (x *entryIndex) find(prefix string) *Entry {
+	if len(prefix) < 7 {
+		return nil
+	}
+	for _, e := range x.byShort[prefix[:7]] {
+		if !x.removed[e] && strings.HasPrefix(e.Hash, prefix) {
 			return e
 		}
 	}
 	return nil
 }
 
-func findCancelled(cancelled map[string]*Entry, prefix string) *Entry {
-	for h, e := range cancelled {
-		if strings.HasPrefix(h, prefix) {
-			delete(cancelled, h)
-			return e
-		}
-	}
-	return nil
-}
-
-func contains(entries []*Entry, e *Entry) bool {
-	for _, x := range entries {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
-func remove(entries []*Entry, e *Entry) []*Entry {
+// live returns the entries not removed, each once, in order.
+func (x *entryIndex) live(entries []*Entry) []*Entry {
 	out := entries[:0]
-	for _, x := range entries {
-		if x != e {
-			out = append(out, x)
+	seen := map[*Entry]bool{}
+	for _, e := range entries {
+		if !x.removed[e] && !seen[e] {
+			seen[e] = true
+			out = append(out, e)
 		}
 	}
 	return out
@@ -472,3 +529,17 @@ func mergedPRs(commits []history.Commit) map[string]int {
 
 // Hashes returns the full and short commit hash (for templates).
 func (e *Entry) Hashes() (string, string) { return e.Hash, e.ShortHash }
+
+func findCancelled(cancelled map[string]*Entry, prefix string) *Entry {
+	if e, ok := cancelled[prefix]; ok {
+		delete(cancelled, prefix)
+		return e
+	}
+	for h, e := range cancelled {
+		if strings.HasPrefix(h, prefix) {
+			delete(cancelled, h)
+			return e
+		}
+	}
+	return nil
+}

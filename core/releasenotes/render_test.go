@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/warden-sec/warden/core/releasenotes"
+	"github.com/warden-sec/warden/core/releasenotes/authorcache"
 	"github.com/warden-sec/warden/core/releasenotes/gitfixture"
 	"github.com/warden-sec/warden/core/releasenotes/history"
 	"github.com/warden-sec/warden/core/releasenotes/semver"
@@ -44,7 +45,7 @@ func generate(t *testing.T, dir string, ho history.Options, o releasenotes.Optio
 		t.Fatal(err)
 	}
 	n := releasenotes.Build(rg, o)
-	if err := releasenotes.MarkFirstTime(context.Background(), repo, n); err != nil {
+	if err := releasenotes.MarkFirstTime(context.Background(), repo, n, nil); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -132,6 +133,50 @@ func TestGoldenMonorepo(t *testing.T) {
 		t.Fatalf("previous %q, tag %q", n.PreviousTag, n.Tag)
 	}
 	golden(t, "monorepo.md", render(t, n))
+}
+
+// First-time contributors are found once by walking the earlier history;
+// the result is cached by commit and used by the next run.
+func TestFirstTimeCache(t *testing.T) {
+	dir, _ := build(t, "release")
+	cacheDir := t.TempDir()
+	repo, err := history.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	rg, err := repo.Range(context.Background(), history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := func(cache releasenotes.AuthorCache) map[string]bool {
+		n := releasenotes.Build(rg, releasenotes.Options{})
+		if err := releasenotes.MarkFirstTime(context.Background(), repo, n, cache); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, c := range n.Contributors {
+			out[c.Email] = c.FirstTime
+		}
+		return out
+	}
+	got := first(authorcache.Open(cacheDir))
+	if got["alice@example.com"] || !got["carol@example.com"] {
+		t.Fatalf("%v", got)
+	}
+	file := filepath.Join(cacheDir, rg.From+".txt")
+	data, err := os.ReadFile(file)
+	if err != nil || string(data) != "alice@example.com\n" {
+		t.Fatalf("cache %q, %v", data, err)
+	}
+	// The next run reads the cache instead of the history: an entry
+	// naming Carol makes her known.
+	if err := os.WriteFile(file, []byte("alice@example.com\ncarol@example.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := first(authorcache.Open(cacheDir)); got["carol@example.com"] || !got["bob@example.com"] {
+		t.Fatalf("cache not used: %v", got)
+	}
 }
 
 func TestCustomConfig(t *testing.T) {

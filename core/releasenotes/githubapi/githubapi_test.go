@@ -33,7 +33,7 @@ func notes(t *testing.T, dir string) *releasenotes.Notes {
 		t.Fatal(err)
 	}
 	n := releasenotes.Build(rg, releasenotes.Options{})
-	if err := releasenotes.MarkFirstTime(context.Background(), repo, n); err != nil {
+	if err := releasenotes.MarkFirstTime(context.Background(), repo, n, nil); err != nil {
 		t.Fatal(err)
 	}
 	return n

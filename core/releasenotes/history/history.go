@@ -18,7 +18,9 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/warden-sec/warden/core/releasenotes/semver"
 )
@@ -119,6 +121,7 @@ type Range struct {
 // Repo is an opened repository.
 type Repo struct {
 	r       *git.Repository
+	closer  interface{ Close() error }
 	shallow map[plumbing.Hash]bool
 	tags    map[plumbing.Hash][]Tag // by commit, built on first use
 	tagPat  *semver.Pattern
@@ -127,22 +130,43 @@ type Repo struct {
 
 // Open opens the repository containing dir.
 func Open(dir string) (*Repo, error) {
-	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	found, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
 			return nil, fmt.Errorf("%s: %w", dir, ErrNotRepository)
 		}
 		return nil, fmt.Errorf("open repository %s: %w", dir, err)
 	}
+	// Reopen the same .git with the pack files kept open: by default
+	// go-git opens and closes the pack (and stats its path) for every
+	// object, which is most of the time of a long walk.
+	r := found
+	var closer interface{ Close() error }
+	if fsStore, ok := found.Storer.(*filesystem.Storage); ok {
+		st := filesystem.NewStorageWithOptions(fsStore.Filesystem(), cache.NewObjectLRUDefault(),
+			filesystem.Options{KeepDescriptors: true, ExclusiveAccess: true})
+		if r, err = git.Open(st, nil); err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", dir, err)
+		}
+		closer = st
+	}
 	sh, err := r.Storer.Shallow()
 	if err != nil {
 		return nil, fmt.Errorf("read shallow boundary: %w", err)
 	}
-	repo := &Repo{r: r, shallow: map[plumbing.Hash]bool{}, commits: map[plumbing.Hash]*object.Commit{}}
+	repo := &Repo{r: r, closer: closer, shallow: map[plumbing.Hash]bool{}, commits: map[plumbing.Hash]*object.Commit{}}
 	for _, h := range sh {
 		repo.shallow[h] = true
 	}
 	return repo, nil
+}
+
+// Close releases the open pack files.
+func (r *Repo) Close() error {
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
 }
 
 // Shallow reports whether the repository is a shallow clone.
@@ -318,10 +342,28 @@ func (r *Repo) previous(ctx context.Context, to plumbing.Hash, target *semver.Ve
 	return found, err
 }
 
+type step int
+
+const (
+	next  step = iota // go on to the parents
+	stop              // end the walk
+	prune             // skip this commit's parents
+)
+
 // dateWalk visits the ancestors of starts newest first by committer date
 // until visit returns false. A commit at the shallow boundary is an error:
 // what lies beyond it is unknown.
 func (r *Repo) dateWalk(ctx context.Context, starts []plumbing.Hash, visit func(plumbing.Hash, *object.Commit) (bool, error)) error {
+	return r.walkFrom(ctx, starts, func(h plumbing.Hash, c *object.Commit) (step, error) {
+		more, err := visit(h, c)
+		if !more {
+			return stop, err
+		}
+		return next, err
+	})
+}
+
+func (r *Repo) walkFrom(ctx context.Context, starts []plumbing.Hash, visit func(plumbing.Hash, *object.Commit) (step, error)) error {
 	q := &queue{}
 	seen := map[plumbing.Hash]bool{}
 	for _, s := range starts {
@@ -337,9 +379,12 @@ func (r *Repo) dateWalk(ctx context.Context, starts []plumbing.Hash, visit func(
 			return ctx.Err()
 		}
 		it := heap.Pop(q).(item)
-		more, err := visit(it.h, it.c)
-		if err != nil || !more {
+		st, err := visit(it.h, it.c)
+		if err != nil || st == stop {
 			return err
+		}
+		if st == prune {
+			continue
 		}
 		if r.shallow[it.h] {
 			return &ShallowError{Boundary: it.h.String()}
@@ -545,40 +590,49 @@ func (r *Repo) markPath(commits []Commit, dir string) error {
 	return nil
 }
 
-// AuthorsBefore returns which of the wanted e-mail addresses (lowercased)
-// appear as authors or co-authors in the history reachable from start.
-// It stops as soon as all are found, so only a release with a genuine
-// first-time contributor walks the whole earlier history.
-func (r *Repo) AuthorsBefore(ctx context.Context, start string, want map[string]bool, coAuthors func(message string) []string) (map[string]bool, error) {
-	found := map[string]bool{}
-	if start == "" || len(want) == 0 {
-		return found, nil
+// Authors collects the lowercased author and co-author addresses of the
+// commits reachable from start. known may give the whole set for a commit
+// (from a cache), which ends the walk along that path; done, called after
+// each commit, may end the walk early. complete is false when the walk
+// ended early or at a shallow boundary.
+func (r *Repo) Authors(ctx context.Context, start string, coAuthors func(message string) []string,
+	known func(commit string) (map[string]bool, bool), done func(set map[string]bool) bool) (set map[string]bool, complete bool, err error) {
+	set = map[string]bool{}
+	if start == "" {
+		return set, true, nil
 	}
-	err := r.dateWalk(ctx, []plumbing.Hash{plumbing.NewHash(start)}, func(h plumbing.Hash, c *object.Commit) (bool, error) {
-		check := func(e string) {
-			e = strings.ToLower(e)
-			if want[e] && !found[e] {
-				found[e] = true
+	complete = true
+	err = r.walkFrom(ctx, []plumbing.Hash{plumbing.NewHash(start)}, func(h plumbing.Hash, c *object.Commit) (step, error) {
+		// Nothing reads these commits again: keep memory flat over a
+		// walk of the whole history.
+		delete(r.commits, h)
+		if known != nil {
+			if k, ok := known(h.String()); ok {
+				for a := range k {
+					set[a] = true
+				}
+				return prune, nil
 			}
 		}
-		check(c.Author.Email)
+		set[strings.ToLower(c.Author.Email)] = true
 		if coAuthors != nil {
 			for _, e := range coAuthors(c.Message) {
-				check(e)
+				set[strings.ToLower(e)] = true
 			}
 		}
-		// Drop the commit from the cache: this walk can cover the whole
-		// history and nothing reads these commits again.
-		delete(r.commits, h)
-		return len(found) < len(want), nil
+		if done != nil && done(set) {
+			complete = false
+			return stop, nil
+		}
+		return next, nil
 	})
 	var se *ShallowError
 	if errors.As(err, &se) {
-		// Beyond the boundary nobody is known: treat the rest as unknown
-		// rather than failing notes that were already complete.
-		return found, nil
+		// Beyond the boundary nobody is known: what was found stands,
+		// rather than failing notes that are otherwise complete.
+		return set, false, nil
 	}
-	return found, err
+	return set, complete, err
 }
 
 func short(h string) string {

@@ -231,21 +231,42 @@ func TestNotARepository(t *testing.T) {
 	}
 }
 
-func TestAuthorsBefore(t *testing.T) {
+func TestAuthors(t *testing.T) {
 	r, marks := repo(t, `
 author Old Timer <old@example.com>
 commit -m a a
 author Co Author <co@example.com>
-commit -m b b
+commit -m b b\n\nCo-authored-by: Pair <PAIR@example.com>
 author New Person <new@example.com>
 commit -m c c
 `)
-	found, err := r.AuthorsBefore(context.Background(), marks["b"],
-		map[string]bool{"old@example.com": true, "new@example.com": true, "co@example.com": true}, nil)
+	co := func(msg string) []string {
+		if strings.Contains(msg, "Pair") {
+			return []string{"PAIR@example.com"}
+		}
+		return nil
+	}
+	set, complete, err := r.Authors(context.Background(), marks["b"], co, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !found["old@example.com"] || !found["co@example.com"] || found["new@example.com"] {
-		t.Fatalf("found %v", found)
+	if !complete || len(set) != 3 || !set["old@example.com"] || !set["co@example.com"] || !set["pair@example.com"] {
+		t.Fatalf("complete %v, set %v", complete, set)
+	}
+	// done ends the walk early; the set is then incomplete.
+	set, complete, err = r.Authors(context.Background(), marks["c"], nil, nil, func(s map[string]bool) bool { return s["new@example.com"] })
+	if err != nil || complete || len(set) != 1 {
+		t.Fatalf("complete %v, set %v, %v", complete, set, err)
+	}
+	// A known set for a commit stands for its whole history.
+	known := func(h string) (map[string]bool, bool) {
+		if h == marks["b"] {
+			return map[string]bool{"cached@example.com": true}, true
+		}
+		return nil, false
+	}
+	set, complete, err = r.Authors(context.Background(), marks["c"], nil, known, nil)
+	if err != nil || !complete || len(set) != 2 || !set["cached@example.com"] || set["old@example.com"] {
+		t.Fatalf("complete %v, set %v, %v", complete, set, err)
 	}
 }
