@@ -76,6 +76,7 @@ func Match(ctx context.Context, db *osv.DB, pkgs []lockfile.Package) ([]Finding,
 		}
 		infos = append(infos, ix.Info)
 		cache := map[string][]*osv.Record{}
+		matched := map[string][]Finding{}
 		for _, p := range byEco[e] {
 			if err := ctx.Err(); err != nil {
 				ix.Close()
@@ -89,15 +90,26 @@ func Match(ctx context.Context, db *osv.DB, pkgs []lockfile.Package) ([]Finding,
 				}
 				cache[p.Name] = recs
 			}
-			for _, r := range recs {
-				if !r.Affects(e, p.Name, p.Version) {
-					continue
+			key := p.Name + "\x00" + p.Version
+			hits, ok := matched[key]
+			if !ok {
+				// The same package and version often appears at several
+				// install paths: match it once.
+				for _, r := range recs {
+					if !r.Affects(e, p.Name, p.Version) {
+						continue
+					}
+					rating := r.SeverityFor(e, p.Name)
+					f := Finding{Package: p.Name, Version: p.Version, Ecosystem: e,
+						ID: r.ID, Aliases: r.Aliases, Score: rating.Score, Vector: rating.Vector, Summary: r.Summary,
+						Fixed: r.FixedAfter(e, p.Name, p.Version), Source: "osv"}
+					f.SetLevel(rating.Level)
+					hits = append(hits, f)
 				}
-				rating := r.SeverityFor(e, p.Name)
-				f := Finding{Package: p.Name, Version: p.Version, Ecosystem: e, Dependency: p.Dependency,
-					ID: r.ID, Aliases: r.Aliases, Score: rating.Score, Vector: rating.Vector, Summary: r.Summary,
-					Fixed: r.FixedVersions(e, p.Name), File: p.File, Line: p.Line, Source: "osv"}
-				f.SetLevel(rating.Level)
+				matched[key] = hits
+			}
+			for _, f := range hits {
+				f.Dependency, f.File, f.Line = p.Dependency, p.File, p.Line
 				out = append(out, f)
 			}
 		}

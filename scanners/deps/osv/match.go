@@ -192,3 +192,21 @@ func (r *Record) FixedVersions(ecosystem, name string) []string {
 	}
 	return out
 }
+
+// FixedAfter lists the fixed versions above version: the upgrades that
+// leave the affected range the package is in. When version cannot be
+// parsed, every fixed version is listed.
+func (r *Record) FixedAfter(ecosystem, name, version string) []string {
+	all := r.FixedVersions(ecosystem, name)
+	v, err := semantic.Parse(version, BaseEcosystem(ecosystem))
+	if err != nil {
+		return all
+	}
+	var out []string
+	for _, f := range all {
+		if c, err := v.CompareStr(f); err != nil || c < 0 {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -175,3 +175,13 @@ func TestSeverity(t *testing.T) {
 		t.Errorf("no severity: %+v", got)
 	}
 }
+
+func TestFixedAfter(t *testing.T) {
+	r := one(t, "npm", "minimist", `"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.2.4"},{"introduced":"1.0.0"},{"fixed":"1.2.6"}]}]`)
+	if got := strings.Join(r.FixedAfter("npm", "minimist", "1.2.5"), ","); got != "1.2.6" {
+		t.Errorf("1.2.5: %q", got)
+	}
+	if got := strings.Join(r.FixedAfter("npm", "minimist", "0.1.0"), ","); got != "0.2.4,1.2.6" {
+		t.Errorf("0.1.0: %q", got)
+	}
+}
