@@ -110,6 +110,7 @@ type Options struct {
 var (
 	prSuffix    = regexp.MustCompile(`\(#(\d+)\)\s*$`)
 	mergePR     = regexp.MustCompile(`^Merge pull request #(\d+) `)
+	gitRevert   = regexp.MustCompile(`^Revert "(.+)"$`)
 	revertedRe  = regexp.MustCompile(`(?m)This reverts commit ([0-9a-fA-F]{7,40})`)
 	hashRe      = regexp.MustCompile(`\b[0-9a-fA-F]{7,40}\b`)
 	cveRe       = regexp.MustCompile(`\bCVE-\d{4}-\d{4,}\b`)
@@ -341,6 +342,11 @@ func newEntry(c history.Commit, subject string) *Entry {
 		e.Body = strings.TrimSpace(body)
 		if e.PR != 0 {
 			e.Description = strings.TrimSpace(prSuffix.ReplaceAllString(subject, ""))
+		}
+		// `git revert` writes `Revert "subject"`: a revert, as the
+		// usual tools read it, not a non-conventional commit.
+		if m := gitRevert.FindStringSubmatch(e.Description); m != nil && strings.Contains(e.Body, "This reverts commit") {
+			e.Conventional, e.Type, e.Description = true, "revert", m[1]
 		}
 	}
 	// Advisories in the subject or the footers (not the free body, which

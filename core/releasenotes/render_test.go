@@ -179,6 +179,31 @@ func TestFirstTimeCache(t *testing.T) {
 	}
 }
 
+// A revert of a revert brings the change back; a revert of a change of
+// this release takes both away.
+func TestRevertChains(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := gitfixture.Build(dir, `
+commit feat: base
+tag v1.0.0
+commit -m a feat: keep me
+commit -m ra Revert "feat: keep me"\n\nThis reverts commit ${a}.
+commit -m rra Revert "Revert "feat: keep me""\n\nThis reverts commit ${ra}.
+commit -m b feat: drop me
+commit revert: drop me\n\nRefs: ${b}
+`); err != nil {
+		t.Fatal(err)
+	}
+	n := generate(t, dir, history.Options{}, releasenotes.Options{})
+	var got []string
+	for _, e := range n.Entries() {
+		got = append(got, e.Type+": "+e.Description)
+	}
+	if len(got) != 1 || got[0] != "feat: keep me" || len(n.Reverted) != 1 {
+		t.Fatalf("entries %q, reverted %v", got, n.Reverted)
+	}
+}
+
 func TestCustomConfig(t *testing.T) {
 	dir, _ := build(t, "release")
 	cfg, err := releasenotes.ParseConfig("notes.yaml", []byte(`
