@@ -1,0 +1,349 @@
+// Package runner runs the commands an agent (or an operator) asks for:
+// the command policy first, then an audit entry (fail closed), then the
+// sandbox or, for the owner's main session when the mode allows it, the
+// host; then an audit entry with the result. Escape signals become
+// sandbox_violation entries and events. The CLI (warden sandbox run) and
+// the gateway (POST /api/v1/exec, the exec request on /ws) both use it.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/sandbox"
+	"github.com/warden-sec/warden/core/sandbox/policy"
+)
+
+// Auditor appends audit entries.
+type Auditor interface {
+	Append(ctx context.Context, ev auditlog.Event) (auditlog.Entry, error)
+}
+
+// Options configure a Runner.
+type Options struct {
+	Config config.Sandbox
+	// Workspace is the directory commands run in (created 0700 if
+	// missing); the config's sandbox.workspace resolved by the caller.
+	Workspace string
+	Auditor   Auditor
+	// PoolSize sandboxes are kept set up and waiting (0: none).
+	PoolSize int
+	// MaxConcurrent bounds commands running at once (0: 2 × CPUs);
+	// MaxPerClient bounds them per client (0: 4).
+	MaxConcurrent int
+	MaxPerClient  int
+	// OnViolation, if set, is told about every escape signal after it is
+	// audited (the gateway sends an event to the dashboard).
+	OnViolation func(Violation)
+}
+
+// Request is one command to run.
+type Request struct {
+	Actor    string // who asks, as the audit log names them
+	Client   string // concurrency key: a token or session id ("" = Actor)
+	SourceIP string
+	// Argv, or Shell: a command line run by /bin/sh -c once the policy
+	// has checked every command in it.
+	Argv  []string
+	Shell string
+	// Main: the request comes from the owner's main session, which mode
+	// non-main runs on the host.
+	Main bool
+	// Sandbox forces the sandbox whatever the mode (warden sandbox run).
+	Sandbox bool
+	// Timeout shortens the configured timeout (0: the configured one).
+	Timeout time.Duration
+
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Outcome is a command's result.
+type Outcome struct {
+	sandbox.Result
+	Argv      []string `json:"argv"` // as run: the program resolved
+	Sandboxed bool     `json:"sandboxed"`
+}
+
+// Violation is an escape signal: a command matching escape patterns, or
+// one the kernel killed for a forbidden system call.
+type Violation struct {
+	Actor    string    `json:"actor"`
+	SourceIP string    `json:"sourceIp,omitempty"`
+	Argv     []string  `json:"argv"`
+	Signals  []string  `json:"signals"`
+	Time     time.Time `json:"time"`
+}
+
+// RefusedError is a command the policy refused.
+type RefusedError struct {
+	Reason  string
+	Escapes []string
+}
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+// ErrBusy means too many commands run at once (globally or for this
+// client); try again shortly.
+var ErrBusy = errors.New("too many commands running; try again shortly")
+
+// ErrAuditUnavailable means the audit log could not record the command,
+// so it did not run.
+var ErrAuditUnavailable = errors.New("audit log unavailable: command not run")
+
+// Runner runs commands; safe for concurrent use.
+type Runner struct {
+	opts   Options
+	policy policy.Policy
+	pool   *sandbox.Pool
+
+	global chan struct{}
+	mu     sync.Mutex
+	per    map[string]int
+}
+
+// New returns a Runner; Close releases its pool.
+func New(opts Options) (*Runner, error) {
+	if opts.Auditor == nil {
+		return nil, errors.New("runner: no audit log")
+	}
+	if opts.Workspace == "" {
+		return nil, errors.New("runner: no workspace")
+	}
+	ws, err := filepath.Abs(opts.Workspace)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", opts.Workspace, err)
+	}
+	if err := os.MkdirAll(ws, 0o700); err != nil {
+		return nil, fmt.Errorf("create workspace %s: %w", ws, err)
+	}
+	opts.Workspace = ws
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 2 * runtime.NumCPU()
+	}
+	if opts.MaxPerClient <= 0 {
+		opts.MaxPerClient = 4
+	}
+	r := &Runner{opts: opts, global: make(chan struct{}, opts.MaxConcurrent), per: map[string]int{},
+		policy: policy.Policy{Allowed: opts.Config.AllowedBinaries, Network: opts.Config.Network}}
+	if opts.PoolSize > 0 && opts.Config.Mode != config.SandboxOff {
+		r.pool = sandbox.NewPool(r.spec(Request{}, nil), opts.PoolSize)
+	}
+	return r, nil
+}
+
+// Close discards the pooled sandboxes.
+func (r *Runner) Close() {
+	if r.pool != nil {
+		r.pool.Close()
+	}
+}
+
+// Workspace is where commands run.
+func (r *Runner) Workspace() string { return r.opts.Workspace }
+
+// Sandboxed reports whether a request would run in the sandbox.
+func (r *Runner) Sandboxed(req Request) bool {
+	switch {
+	case req.Sandbox:
+		return true
+	case r.opts.Config.Mode == config.SandboxOff:
+		return false
+	case r.opts.Config.Mode == config.SandboxAll:
+		return true
+	default:
+		return !req.Main
+	}
+}
+
+func (r *Runner) spec(req Request, argv []string) sandbox.Spec {
+	c := r.opts.Config
+	timeout := time.Duration(c.Timeout)
+	if req.Timeout > 0 && (timeout == 0 || req.Timeout < timeout) {
+		timeout = req.Timeout
+	}
+	return sandbox.Spec{
+		Argv: argv, Env: sandbox.BaseEnv(), Workspace: r.opts.Workspace, WorkspaceExec: c.WorkspaceExec,
+		Network: c.Network, Timeout: timeout, Strict: c.Mode == config.SandboxAll,
+		Limits: sandbox.Limits{Memory: int64(c.Memory), Pids: c.Pids, CPUSeconds: c.CPUSeconds, FileSize: int64(c.FileSize), OpenFiles: c.OpenFiles},
+		Stdin:  req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
+	}
+}
+
+func (r *Runner) acquire(client string) bool {
+	select {
+	case r.global <- struct{}{}:
+	default:
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.per[client] >= r.opts.MaxPerClient {
+		<-r.global
+		return false
+	}
+	r.per[client]++
+	return true
+}
+
+func (r *Runner) release(client string) {
+	r.mu.Lock()
+	if r.per[client]--; r.per[client] <= 0 {
+		delete(r.per, client)
+	}
+	r.mu.Unlock()
+	<-r.global
+}
+
+// Run checks, audits and runs one command. The error is non-nil when the
+// command did not run (refused, busy, audit log unavailable, sandbox not
+// available); how a command that ran ended is in the Outcome.
+func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
+	client := req.Client
+	if client == "" {
+		client = req.Actor
+	}
+	if !r.acquire(client) {
+		return Outcome{}, ErrBusy
+	}
+	defer r.release(client)
+
+	var d policy.Decision
+	var escapes []string
+	switch {
+	case req.Shell != "" && len(req.Argv) > 0:
+		return Outcome{}, errors.New("give a command line or an argument vector, not both")
+	case req.Shell != "":
+		d = r.policy.CheckShell(req.Shell)
+		escapes = policy.Escapes(req.Shell)
+	case len(req.Argv) > 0:
+		d = r.policy.CheckArgv(req.Argv)
+		escapes = policy.Escapes(req.Argv...)
+	default:
+		return Outcome{}, errors.New("no command")
+	}
+	shown := req.Argv
+	if req.Shell != "" {
+		shown = []string{"/bin/sh", "-c", req.Shell}
+	}
+	sandboxed := r.Sandboxed(req)
+	if len(escapes) > 0 {
+		d.Escapes = escapes
+		if err := r.violation(ctx, req, shown, escapes); err != nil {
+			return Outcome{}, err
+		}
+		// Contained in the sandbox; never run on the host.
+		if !sandboxed && d.Allowed {
+			d.Allowed = false
+			d.Reason = "the command matches escape patterns (" + strings.Join(escapes, "; ") + ") and would run outside the sandbox"
+		}
+	}
+	details := map[string]any{"argv": clip(shown), "workspace": r.opts.Workspace, "sandboxed": sandboxed}
+	if !d.Allowed {
+		details["reason"] = d.Reason
+		if _, err := r.audit(ctx, req, auditlog.OutcomeDenied, details); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{}, &RefusedError{Reason: d.Reason, Escapes: d.Escapes}
+	}
+	spec := r.spec(req, d.Argv)
+	if sandboxed {
+		details["network"] = spec.Network
+		l := spec.Limits
+		details["limits"] = map[string]any{"memoryBytes": l.Memory, "pids": l.Pids, "cpuSeconds": l.CPUSeconds, "fileSizeBytes": l.FileSize, "openFiles": l.OpenFiles}
+	}
+	details["timeoutMs"] = spec.Timeout.Milliseconds()
+	// Fail closed: nothing runs unless the audit log has it.
+	if _, err := r.audit(ctx, req, auditlog.OutcomeAllowed, details); err != nil {
+		return Outcome{}, err
+	}
+
+	out := Outcome{Argv: d.Argv, Sandboxed: sandboxed}
+	var err error
+	if sandboxed {
+		if r.pool != nil {
+			out.Result, err = r.pool.Run(ctx, spec)
+		} else {
+			out.Result, err = sandbox.Run(ctx, spec)
+		}
+	} else {
+		out.Result, err = runHost(ctx, spec)
+	}
+	result := map[string]any{"argv": clip(shown), "sandboxed": sandboxed}
+	if err != nil {
+		result["error"] = err.Error()
+		_, _ = r.audit(ctx, req, auditlog.OutcomeFailure, result)
+		return Outcome{}, err
+	}
+	result["exitCode"] = out.ExitCode
+	result["durationMs"] = out.Duration.Milliseconds()
+	for k, v := range map[string]string{"signal": out.Signal, "limit": out.Limit, "violation": out.Violation} {
+		if v != "" {
+			result[k] = v
+		}
+	}
+	if len(out.LimitsHit) > 0 {
+		result["limitsHit"] = out.LimitsHit
+	}
+	outcome := auditlog.OutcomeSuccess
+	if out.ExitCode != 0 {
+		outcome = auditlog.OutcomeFailure
+	}
+	if _, err := r.audit(ctx, req, outcome, result); err != nil {
+		return out, err
+	}
+	if out.Violation != "" {
+		if err := r.violation(ctx, req, shown, []string{out.Violation}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (r *Runner) audit(ctx context.Context, req Request, outcome string, details map[string]any) (auditlog.Entry, error) {
+	e, err := r.opts.Auditor.Append(context.WithoutCancel(ctx), auditlog.Event{Actor: req.Actor, Action: "sandbox.exec",
+		Outcome: outcome, SourceIP: req.SourceIP, Details: details})
+	if err != nil {
+		return e, fmt.Errorf("%w (%v)", ErrAuditUnavailable, err)
+	}
+	return e, nil
+}
+
+func (r *Runner) violation(ctx context.Context, req Request, argv, signals []string) error {
+	_, err := r.opts.Auditor.Append(context.WithoutCancel(ctx), auditlog.Event{Actor: req.Actor, Action: "sandbox_violation",
+		Outcome: auditlog.OutcomeDenied, SourceIP: req.SourceIP, Details: map[string]any{"argv": clip(argv), "signals": signals}})
+	if err != nil {
+		return fmt.Errorf("%w (%v)", ErrAuditUnavailable, err)
+	}
+	if r.opts.OnViolation != nil {
+		r.opts.OnViolation(Violation{Actor: req.Actor, SourceIP: req.SourceIP, Argv: clip(argv), Signals: signals, Time: time.Now().UTC()})
+	}
+	return nil
+}
+
+// clip bounds what a command line puts in the audit log: 512 bytes per
+// argument, 32 arguments.
+func clip(argv []string) []string {
+	out := make([]string, 0, min(len(argv), 33))
+	for i, a := range argv {
+		if i == 32 {
+			out = append(out, fmt.Sprintf("… %d more", len(argv)-32))
+			break
+		}
+		if len(a) > 512 {
+			a = a[:512] + "…"
+		}
+		out = append(out, a)
+	}
+	return out
+}
