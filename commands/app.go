@@ -39,6 +39,7 @@ func newApp(env Env) *cli.App {
 			w.tokensCommand(),
 			w.serveCommand(),
 			w.tlsCommand(),
+			w.sandboxCommand(),
 			w.releaseNotesCommand(),
 			w.versionCommand(),
 		},

@@ -145,7 +145,11 @@ func (w *wiring) stateDir(c *cli.Context, cfg *config.Config) (string, error) {
 // openStateDir creates or checks the state dir and makes it private,
 // reporting what it fixed.
 func (w *wiring) openStateDir(dir string) error {
-	rep, err := statedir.Prepare(dir, fsperm.Private())
+	// The default sandbox workspace lives here but belongs to the
+	// sandbox's user (docs/sandbox.md).
+	pol := fsperm.Private()
+	pol.Exclude = []string{"workspace"}
+	rep, err := statedir.Prepare(dir, pol)
 	for _, ch := range rep.Fixed {
 		w.warnf("tightened %s", ch)
 	}

@@ -18,12 +18,15 @@ import (
 
 	"github.com/warden-sec/warden/commands"
 	"github.com/warden-sec/warden/core/auth/totp"
+	"github.com/warden-sec/warden/core/sandbox"
 )
 
 // testScryptWorkFactor keeps passphrase tests fast; production uses age's default.
 const testScryptWorkFactor = 10
 
 func TestMain(m *testing.M) {
+	// The sandbox re-executes this binary to set itself up.
+	sandbox.Init()
 	testscript.Main(m, map[string]func(){
 		"warden": func() { os.Exit(runWarden(os.Args)) },
 		// warden-exit CODE ARGS... runs warden ARGS and succeeds only when

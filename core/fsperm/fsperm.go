@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -17,6 +18,10 @@ import (
 type Policy struct {
 	DirMode  fs.FileMode
 	FileMode fs.FileMode
+	// Exclude names directories directly under the checked directory
+	// that are neither checked nor walked into: the sandbox workspace
+	// belongs to the sandbox's user.
+	Exclude []string
 }
 
 // Private is the default policy: 0700 directories, 0600 files.
@@ -120,6 +125,9 @@ func Check(dir string, p Policy) ([]Problem, error) {
 		fi, err := os.Lstat(path)
 		if err != nil {
 			return fmt.Errorf("stat %s: %w", path, err)
+		}
+		if fi.IsDir() && filepath.Dir(path) == filepath.Clean(dir) && slices.Contains(p.Exclude, fi.Name()) {
+			return filepath.SkipDir
 		}
 		problems = append(problems, inspect(path, fi, p)...)
 		return nil

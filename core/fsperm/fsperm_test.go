@@ -138,3 +138,34 @@ func TestEnforceUnfixable(t *testing.T) {
 		t.Fatalf("err = %v, want ErrUnfixable", err)
 	}
 }
+
+func TestExcludeSkipsADirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ws := filepath.Join(dir, "workspace")
+	if err := os.MkdirAll(filepath.Join(ws, "deep"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(ws, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	p := Private()
+	p.Exclude = []string{"workspace"}
+	problems, err := Check(dir, p)
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("excluded directory checked: %v %v", problems, err)
+	}
+	// Only a direct child of the checked directory is excluded.
+	nested := filepath.Join(dir, "sub", "workspace")
+	if err := os.MkdirAll(nested, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(nested, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if problems, _ := Check(dir, p); len(problems) == 0 {
+		t.Fatal("a nested directory of the same name was skipped")
+	}
+}

@@ -2,7 +2,10 @@
 
 package sandbox
 
-import "context"
+import (
+	"context"
+	"runtime"
+)
 
 // Run reports ErrUnsupported: the sandbox needs Linux.
 func Run(ctx context.Context, spec Spec) (Result, error) { return Result{}, ErrUnsupported }
@@ -23,3 +26,6 @@ func (p *Pool) Ready() (int, error) { return 0, ErrUnsupported }
 func (p *Pool) Close() {}
 
 func childMain() {}
+
+// Probe reports that this OS has no sandbox.
+func Probe() Host { return Host{OS: runtime.GOOS} }
