@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -24,7 +25,12 @@ import (
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/gateway"
 	"github.com/warden-sec/warden/core/maintenance"
+	"github.com/warden-sec/warden/core/runner"
 )
+
+// execPoolSize sandboxes are kept set up for the exec API, so a command
+// starts without waiting for namespaces and mounts (docs/performance.md).
+const execPoolSize = 2
 
 func (w *wiring) serveCommand() *cli.Command {
 	return &cli.Command{
@@ -115,6 +121,23 @@ func (w *wiring) serve(c *cli.Context) error {
 		return inputError(fmt.Errorf("gateway.trusted_proxies: %w", err), "")
 	}
 
+	// Commands for the agent: the runner keeps a few sandboxes set up.
+	ws := cfg.Sandbox.Workspace
+	if ws == "" {
+		ws = filepath.Join(sess.stateDir, "workspace")
+	}
+	var gwRef atomic.Pointer[gateway.Server]
+	run, err := runner.New(runner.Options{Config: cfg.Sandbox, Workspace: ws, Auditor: auditor, PoolSize: execPoolSize,
+		OnViolation: func(v runner.Violation) {
+			if gw := gwRef.Load(); gw != nil {
+				gw.NotifyViolation(v)
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return inputError(fmt.Errorf("listen on %s: %w", listen, err), "is another warden serve running? pick another port with --listen")
@@ -127,10 +150,12 @@ func (w *wiring) serve(c *cli.Context) error {
 		MetricsEnabled: cfg.Gateway.Metrics.Enabled, MetricsRequireToken: cfg.Gateway.Metrics.RequireToken,
 		AllowedOrigins: cfg.Gateway.AllowedOrigins, TrustedProxies: trusted,
 		MaxBodyBytes: int64(cfg.Gateway.MaxBodyBytes), Version: w.env.Build.Version, Now: w.env.Now,
+		Runner: run,
 	})
 	if err != nil {
 		return err
 	}
+	gwRef.Store(gw)
 	if _, err := auditor.Append(ctx, auditlog.Event{Actor: "system", Action: "gateway.start", Target: bound.String(),
 		Outcome: auditlog.OutcomeSuccess, Details: map[string]any{"version": w.env.Build.Version, "tls": tlsConfig != nil}}); err != nil {
 		return auditFailed(err)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/warden-sec/warden/core/auth"
 	"github.com/warden-sec/warden/core/auth/password"
 	"github.com/warden-sec/warden/core/auth/ratelimit"
+	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/runner"
 	"github.com/warden-sec/warden/core/store"
 )
 
@@ -40,6 +43,8 @@ type testEnv struct {
 type envOptions struct {
 	gateway func(*Options)
 	auth    func(*auth.Options)
+	// exec gives the gateway a runner with the default sandbox config.
+	exec func(*runner.Options)
 }
 
 func newTestEnv(t testing.TB, eo envOptions) *testEnv {
@@ -81,6 +86,22 @@ func newTestEnv(t testing.TB, eo envOptions) *testEnv {
 		t.Fatal(err)
 	}
 	opts := Options{Auth: svc, Audit: l, Auditor: metrics.Auditor(l), DB: db, Metrics: metrics, Loopback: true, MetricsEnabled: true, Version: "test"}
+	var srvRef atomic.Pointer[Server]
+	if eo.exec != nil {
+		ro := runner.Options{Config: config.Defaults().Sandbox, Workspace: filepath.Join(e.dir, "workspace"), Auditor: metrics.Auditor(l),
+			OnViolation: func(v runner.Violation) {
+				if s := srvRef.Load(); s != nil {
+					s.NotifyViolation(v)
+				}
+			}}
+		eo.exec(&ro)
+		run, err := runner.New(ro)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(run.Close)
+		opts.Runner = run
+	}
 	if eo.gateway != nil {
 		eo.gateway(&opts)
 	}
@@ -89,6 +110,7 @@ func newTestEnv(t testing.TB, eo envOptions) *testEnv {
 		t.Fatal(err)
 	}
 	e.srv = srv
+	srvRef.Store(srv)
 	e.host = ln.Addr().String()
 	e.url = "http://" + e.host
 	sctx, cancel := context.WithCancel(ctx)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/auth"
+	"github.com/warden-sec/warden/core/runner"
 	"github.com/warden-sec/warden/core/store"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	MaxBodyBytes   int64 // default 1 MiB
+
+	// Runner runs commands for POST /api/v1/exec and the exec request on
+	// /ws; nil answers them with SANDBOX_UNAVAILABLE.
+	Runner *runner.Runner
 
 	WS      WSOptions
 	Version string

@@ -56,6 +56,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/api/v1/tokens/{id}", auth.PermTokensManage, false, "revoke a gateway token", s.revokeToken},
 		{"GET", "/api/v1/audit", auth.PermAuditRead, false, "search the audit log", s.auditSearch},
 		{"GET", "/api/v1/audit/verify", auth.PermAuditVerify, false, "verify the audit log's chain", s.auditVerify},
+		{"POST", "/api/v1/exec", auth.PermExec, false, "run a command through the policy and the sandbox (audited)", s.exec},
 		{"GET", "/ws", auth.PermReadOwn, true, "WebSocket (docs/protocol.md)", s.websocket},
 		{"GET", "/{$}", Public, false, "the dashboard", s.dashboardIndex},
 		{"GET", "/assets/{file}", Public, false, "dashboard assets", s.dashboardAsset},

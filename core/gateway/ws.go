@@ -44,6 +44,7 @@ type outFrame struct {
 	Result    any             `json:"result,omitempty"`
 	Error     *errorDetail    `json:"error,omitempty"`
 	Event     string          `json:"event,omitempty"`
+	Stream    string          `json:"stream,omitempty"` // output frames: stdout or stderr
 	Data      any             `json:"data,omitempty"`
 	Protocol  int             `json:"protocol,omitempty"`
 	Version   string          `json:"version,omitempty"`
@@ -59,15 +60,19 @@ type heartbeat struct {
 // wsMethod is a request type: the permission it needs and what it does.
 type wsMethod struct {
 	perm auth.Permission
-	call func(ctx context.Context, c *wsConn, params json.RawMessage) (any, error)
+	call func(ctx context.Context, c *wsConn, id string, params json.RawMessage) (any, error)
+	// async requests run beside the read loop (long ones such as exec),
+	// so the connection keeps answering meanwhile.
+	async bool
 }
 
 func (s *Server) wsMethods() map[string]wsMethod {
 	return map[string]wsMethod{
-		"ping": {auth.PermReadOwn, func(context.Context, *wsConn, json.RawMessage) (any, error) {
+		"ping": {perm: auth.PermReadOwn, call: func(context.Context, *wsConn, string, json.RawMessage) (any, error) {
 			return map[string]any{"time": s.opts.Now().UTC()}, nil
 		}},
-		"me": {auth.PermReadOwn, func(_ context.Context, c *wsConn, _ json.RawMessage) (any, error) { return c.p, nil }},
+		"me":   {perm: auth.PermReadOwn, call: func(_ context.Context, c *wsConn, _ string, _ json.RawMessage) (any, error) { return c.p, nil }},
+		"exec": {perm: auth.PermExec, call: s.wsExec, async: true},
 	}
 }
 
@@ -244,14 +249,23 @@ func (s *Server) readLoop(ctx context.Context, conn *wsConn) {
 			s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: CodeForbidden, Message: errForbidden.Message}})
 			continue
 		}
-		res, err := m.call(ctx, conn, f.Params)
-		if err != nil {
-			ae := toAPIError(err)
-			s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: ae.Code, Message: ae.Message, RetryAfter: ae.RetryAfter}})
+		if m.async {
+			go s.answer(ctx, conn, m, f)
 			continue
 		}
-		s.write(ctx, conn, outFrame{Type: "response", ID: f.ID, Result: res})
+		s.answer(ctx, conn, m, f)
 	}
+}
+
+// answer runs one request and sends its response or error.
+func (s *Server) answer(ctx context.Context, conn *wsConn, m wsMethod, f inFrame) {
+	res, err := m.call(ctx, conn, f.ID, f.Params)
+	if err != nil {
+		ae := toAPIError(err)
+		s.write(ctx, conn, outFrame{Type: "error", ID: f.ID, Error: &errorDetail{Code: ae.Code, Message: ae.Message, RetryAfter: ae.RetryAfter}})
+		return
+	}
+	s.write(ctx, conn, outFrame{Type: "response", ID: f.ID, Result: res})
 }
 
 // write sends one frame, giving up after 10 s (a client that does not read
