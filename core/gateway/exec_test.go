@@ -119,7 +119,9 @@ func TestExecConcurrencyLimit(t *testing.T) {
 	e := execEnv(t, func(o *runner.Options) { o.MaxPerClient = 1 })
 	agent := e.token("agent", auth.RoleAgent)
 	done := make(chan response, 1)
-	go func() { done <- e.call("POST", "/api/v1/exec", agent, map[string]any{"command": "touch started; sleep 5"}) }()
+	go func() {
+		done <- e.call("POST", "/api/v1/exec", agent, map[string]any{"command": "touch started; sleep 5"})
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := os.Stat(e.dir + "/workspace/started"); err == nil {
