@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,11 +12,10 @@ import (
 	"github.com/warden-sec/warden/core/releasenotes/authorcache"
 	"github.com/warden-sec/warden/core/releasenotes/gitfixture"
 	"github.com/warden-sec/warden/core/releasenotes/history"
+	"github.com/warden-sec/warden/core/releasenotes/internal/golden"
 	"github.com/warden-sec/warden/core/releasenotes/semver"
 	"github.com/warden-sec/warden/templates"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // build makes a repository from testdata/NAME.script.
 func build(t *testing.T, name string) (string, map[string]string) {
@@ -51,24 +49,6 @@ func generate(t *testing.T, dir string, ho history.Options, o releasenotes.Optio
 	return n
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
-
 func render(t *testing.T, n *releasenotes.Notes) []byte {
 	t.Helper()
 	md, err := templates.ReleaseNotes(nil, "", n, n.Repository)
@@ -81,12 +61,12 @@ func render(t *testing.T, n *releasenotes.Notes) []byte {
 func TestGoldenRelease(t *testing.T) {
 	dir, _ := build(t, "release")
 	n := generate(t, dir, history.Options{}, releasenotes.Options{Config: releasenotes.DefaultConfig()})
-	golden(t, "release.md", render(t, n))
+	golden.Check(t, "release.md", render(t, n))
 	js, err := json.MarshalIndent(n, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "release.json", append(js, '\n'))
+	golden.Check(t, "release.json", append(js, '\n'))
 }
 
 func TestGoldenReleaseStrict(t *testing.T) {
@@ -109,7 +89,7 @@ func TestGoldenPrerelease(t *testing.T) {
 	if n.PreviousTag != "v1.1.0-rc.1" || n.Tag != "v1.1.0-rc.2" {
 		t.Fatalf("previous %q, tag %q", n.PreviousTag, n.Tag)
 	}
-	golden(t, "prerelease.md", render(t, n))
+	golden.Check(t, "prerelease.md", render(t, n))
 }
 
 func TestGoldenFirstRelease(t *testing.T) {
@@ -118,7 +98,7 @@ func TestGoldenFirstRelease(t *testing.T) {
 	if !n.FirstRelease || n.PreviousTag != "" {
 		t.Fatalf("first release %v, previous %q", n.FirstRelease, n.PreviousTag)
 	}
-	golden(t, "first.md", render(t, n))
+	golden.Check(t, "first.md", render(t, n))
 }
 
 // Monorepo: tags of other components and commits outside --path are ignored.
@@ -132,7 +112,7 @@ func TestGoldenMonorepo(t *testing.T) {
 	if n.PreviousTag != "api/v1.0.0" || n.Tag != "api/v1.1.0" {
 		t.Fatalf("previous %q, tag %q", n.PreviousTag, n.Tag)
 	}
-	golden(t, "monorepo.md", render(t, n))
+	golden.Check(t, "monorepo.md", render(t, n))
 }
 
 // First-time contributors are found once by walking the earlier history;

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,10 +16,9 @@ import (
 	"github.com/warden-sec/warden/core/releasenotes/githubapi"
 	"github.com/warden-sec/warden/core/releasenotes/githubapi/githubtest"
 	"github.com/warden-sec/warden/core/releasenotes/history"
+	"github.com/warden-sec/warden/core/releasenotes/internal/golden"
 	"github.com/warden-sec/warden/templates"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func notes(t *testing.T, dir string) *releasenotes.Notes {
 	t.Helper()
@@ -124,7 +122,7 @@ func TestEnrichFewCallsThenCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "github.md", md)
+	golden.Check(t, "github.md", md)
 
 	// A second run answers from the cache: no request at all.
 	n2 := notes(t, dir)
@@ -304,26 +302,5 @@ func TestRepoName(t *testing.T) {
 		if _, err := githubapi.New(githubapi.Options{Repo: r}); !errors.Is(err, githubapi.ErrRepoName) {
 			t.Errorf("%q: %v", r, err)
 		}
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
