@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -262,6 +263,8 @@ func releaseNotesError(err error) error {
 	switch {
 	case errors.As(err, &exitErr):
 		return err
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: ExitInput, err: errors.New("interrupted")}
 	case notFound:
 		return inputError(err, "run inside a git repository or pass --repo DIR")
 	case errors.As(err, &refErr):

@@ -304,6 +304,42 @@ func MarkFirstTime(ctx context.Context, repo *history.Repo, n *Notes, cache Auth
 	return nil
 }
 
+var (
+	breakingLabels = map[string]bool{"breaking": true, "breaking-change": true, "breaking change": true, "semver-major": true, "semver:major": true}
+	securityLabels = map[string]bool{"security": true, "vulnerability": true}
+)
+
+// ApplyLabels takes pull-request labels (known after GitHub enrichment)
+// into account: an entry whose PR is labelled breaking is a breaking
+// change, with the PR title as its note unless it has one; one labelled
+// security is listed under Security too.
+func (n *Notes) ApplyLabels() {
+	inBreaking, inSecurity := map[*Entry]bool{}, map[*Entry]bool{}
+	for _, e := range n.Breaking {
+		inBreaking[e] = true
+	}
+	for _, e := range n.Security {
+		inSecurity[e] = true
+	}
+	for _, e := range n.Entries() {
+		for _, l := range e.Labels {
+			l = strings.ToLower(strings.TrimSpace(l))
+			if breakingLabels[l] && !inBreaking[e] {
+				inBreaking[e] = true
+				e.Breaking = true
+				if e.BreakingNote == "" {
+					e.BreakingNote = e.PRTitle
+				}
+				n.Breaking = append(n.Breaking, e)
+			}
+			if securityLabels[l] && !inSecurity[e] {
+				inSecurity[e] = true
+				n.Security = append(n.Security, e)
+			}
+		}
+	}
+}
+
 // Entries returns every entry in the notes once, in section order.
 func (n *Notes) Entries() []*Entry {
 	seen := map[*Entry]bool{}

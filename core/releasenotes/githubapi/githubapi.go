@@ -204,6 +204,7 @@ func (c *Client) Enrich(ctx context.Context, n *releasenotes.Notes) error {
 			n.Contributors[i].Login = l
 		}
 	}
+	n.ApplyLabels()
 	return nil
 }
 

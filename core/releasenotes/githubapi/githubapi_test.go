@@ -57,7 +57,7 @@ func serverData() githubtest.Data {
 		Logins: map[string]string{"alice@example.com": "alice", "bob@example.com": "bobby"},
 		Pulls: []githubtest.PR{
 			{Number: 12, Title: "Search endpoint", Login: "alice", Labels: []string{"enhancement", "api"}, Merged: true, Updated: day.Add(3 * time.Hour)},
-			{Number: 21, Title: "Auth fixes and dark mode", Login: "carol-gh", Labels: []string{"bug"}, Merged: true, Updated: day.Add(2 * time.Hour)},
+			{Number: 21, Title: "Auth fixes and dark mode", Login: "carol-gh", Labels: []string{"bug", "Breaking-Change"}, Merged: true, Updated: day.Add(2 * time.Hour)},
 			{Number: 30, Title: "Rate-limit logins", Login: "alice", Labels: []string{"security"}, Merged: true, Updated: day.Add(time.Hour)},
 		}}
 	// Unrelated pull requests, some more recent than the release's.
@@ -117,6 +117,16 @@ func TestEnrichFewCallsThenCache(t *testing.T) {
 	}
 	if search == nil || search.PRTitle != "Search endpoint" || strings.Join(search.Labels, ",") != "enhancement,api" {
 		t.Fatalf("entry %+v", search)
+	}
+	// A PR labelled as breaking joins the breaking changes, its title as the note.
+	var labelled *releasenotes.Entry
+	for _, e := range n.Breaking {
+		if e.PR == 21 {
+			labelled = e
+		}
+	}
+	if labelled == nil || labelled.BreakingNote != "Auth fixes and dark mode" {
+		t.Fatalf("breaking: %+v", n.Breaking)
 	}
 	md, err := templates.ReleaseNotes(nil, "", n, n.Repository)
 	if err != nil {
