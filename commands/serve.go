@@ -132,7 +132,8 @@ func (w *wiring) serve(c *cli.Context) error {
 			if gw := gwRef.Load(); gw != nil {
 				gw.NotifyViolation(v)
 			}
-		}})
+		},
+		OnAuditError: func(err error) { logger.Error("audit append failed", "action", "sandbox.exec", "error", err) }})
 	if err != nil {
 		return err
 	}

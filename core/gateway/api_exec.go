@@ -70,8 +70,10 @@ func (s *Server) runnerRequest(p auth.Principal, ip string, req execRequest) (ru
 	if client == "" {
 		client = p.Actor()
 	}
+	// The answer does not wait for the result's audit entry (the entry
+	// before the command is always written first).
 	rr := runner.Request{Actor: p.Actor(), Client: client, SourceIP: ip, Argv: req.Argv, Shell: req.Command,
-		Main: isMain(p), Timeout: time.Duration(req.TimeoutMS) * time.Millisecond}
+		Main: isMain(p), Timeout: time.Duration(req.TimeoutMS) * time.Millisecond, ResultInBackground: true}
 	if req.Stdin != "" {
 		rr.Stdin = strings.NewReader(req.Stdin)
 	}

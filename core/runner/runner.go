@@ -45,6 +45,9 @@ type Options struct {
 	// OnViolation, if set, is told about every escape signal after it is
 	// audited (the gateway sends an event to the dashboard).
 	OnViolation func(Violation)
+	// OnAuditError is told when a result entry written in the background
+	// (Request.ResultInBackground) could not be written.
+	OnAuditError func(error)
 }
 
 // Request is one command to run.
@@ -63,6 +66,11 @@ type Request struct {
 	Sandbox bool
 	// Timeout shortens the configured timeout (0: the configured one).
 	Timeout time.Duration
+	// ResultInBackground records the result entry after Run returns
+	// (the gateway answers without waiting for that fsync). The entry
+	// before the command is always written first: nothing runs
+	// unrecorded. Close waits for background entries.
+	ResultInBackground bool
 
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
@@ -110,6 +118,8 @@ type Runner struct {
 	global chan struct{}
 	mu     sync.Mutex
 	per    map[string]int
+
+	background sync.WaitGroup // result entries written after Run returned
 }
 
 // New returns a Runner; Close releases its pool.
@@ -142,8 +152,10 @@ func New(opts Options) (*Runner, error) {
 	return r, nil
 }
 
-// Close discards the pooled sandboxes.
+// Close waits for result entries still being written and discards the
+// pooled sandboxes.
 func (r *Runner) Close() {
+	r.background.Wait()
 	if r.pool != nil {
 		r.pool.Close()
 	}
@@ -217,6 +229,10 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 		return Outcome{}, ErrBusy
 	}
 	defer r.release(client)
+	if r.pool != nil {
+		// Refill the pool when everything below is done (see Pool.Fill).
+		defer r.pool.Fill()
+	}
 
 	var d policy.Decision
 	var escapes []string
@@ -299,15 +315,26 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 	if out.ExitCode != 0 {
 		outcome = auditlog.OutcomeFailure
 	}
-	if _, err := r.audit(ctx, req, outcome, result); err != nil {
-		return out, err
-	}
-	if out.Violation != "" {
-		if err := r.violation(ctx, req, shown, []string{out.Violation}); err != nil {
-			return out, err
+	record := func(ctx context.Context) error {
+		if _, err := r.audit(ctx, req, outcome, result); err != nil {
+			return err
 		}
+		if out.Violation != "" {
+			return r.violation(ctx, req, shown, []string{out.Violation})
+		}
+		return nil
 	}
-	return out, nil
+	if req.ResultInBackground {
+		r.background.Add(1)
+		go func() {
+			defer r.background.Done()
+			if err := record(context.WithoutCancel(ctx)); err != nil && r.opts.OnAuditError != nil {
+				r.opts.OnAuditError(err)
+			}
+		}()
+		return out, nil
+	}
+	return out, record(ctx)
 }
 
 func (r *Runner) audit(ctx context.Context, req Request, outcome string, details map[string]any) (auditlog.Entry, error) {

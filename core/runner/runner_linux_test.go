@@ -242,3 +242,17 @@ func TestTimeoutCapped(t *testing.T) {
 		t.Fatalf("%+v %v", o, err)
 	}
 }
+
+// A result recorded in the background is in the log once Close returns;
+// the entry before the command is written before Run returns.
+func TestResultInBackground(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.r.Run(context.Background(), Request{Actor: "a", Argv: []string{"true"}, ResultInBackground: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.r.Close()
+	got := e.entries("sandbox.exec")
+	if len(got) != 2 || got[0].Outcome != auditlog.OutcomeSuccess || got[1].Outcome != auditlog.OutcomeAllowed {
+		t.Fatalf("entries %+v", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -56,7 +57,7 @@ func childMain() {
 	unix.CloseOnExec(fdStatus)
 	status := os.NewFile(fdStatus, "status")
 	fail := func(step string, err error) {
-		msg := append([]byte{statusError}, step+": "+err.Error()...)
+		msg := append([]byte{statusError}, strings.ReplaceAll(step+": "+err.Error(), "\n", " ")+"\n"...)
 		_, _ = status.Write(msg)
 		os.Exit(127)
 	}
@@ -74,27 +75,17 @@ func childMain() {
 	if err := unix.Sethostname([]byte(setup.Hostname)); err != nil {
 		fail("hostname", err)
 	}
-	if _, err := status.Write([]byte{statusReady}); err != nil {
-		os.Exit(127)
-	}
-
-	// A pooled sandbox waits here until it is used.
-	var ex execConfig
-	if err := readLine(cfg, &ex); err != nil {
-		os.Exit(0) // the parent discarded this sandbox
-	}
-	if len(ex.Argv) == 0 {
-		fail("exec", errors.New("empty command"))
-	}
 	prog, err := seccomp.Program(seccomp.Options{Network: setup.Network})
 	if err != nil {
 		fail("seccomp", err)
 	}
 
-	// Confine this thread; the command is forked from it and inherits
-	// all of it. This process stays as the namespace's init: the command
-	// must not be PID 1, whose default signal actions the kernel ignores
-	// (SIGXFSZ, SIGXCPU, SIGTERM would not end it).
+	// Confine this thread before the command is known, so a pooled
+	// sandbox only has to fork it; the command is forked from this
+	// thread and inherits all of it. This process stays as the
+	// namespace's init: the command must not be PID 1, whose default
+	// signal actions the kernel ignores (SIGXFSZ, SIGXCPU, SIGTERM would
+	// not end it).
 	if err := dropCapabilities(); err != nil {
 		fail("capabilities", err)
 	}
@@ -109,11 +100,23 @@ func childMain() {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail("dumpable", err)
 	}
-	if err := setRlimits(rlimits(ex.Limits, ex.NoCgroup)); err != nil {
+	if err := setRlimits(rlimits(setup.Limits, setup.NoCgroup)); err != nil {
 		fail("rlimit", err)
 	}
 	if err := seccomp.Load(prog); err != nil {
 		fail("seccomp", err)
+	}
+	if _, err := status.Write([]byte{statusReady}); err != nil {
+		os.Exit(127)
+	}
+
+	// A pooled sandbox waits here until it is used.
+	var ex execConfig
+	if err := readLine(cfg, &ex); err != nil {
+		os.Exit(0) // the parent discarded this sandbox
+	}
+	if len(ex.Argv) == 0 {
+		fail("exec", errors.New("empty command"))
 	}
 	pid, err := syscall.ForkExec(ex.Argv[0], ex.Argv, &syscall.ProcAttr{
 		Dir:   "/workspace",
@@ -139,7 +142,7 @@ func childMain() {
 		}
 		if wpid == pid {
 			b, _ := json.Marshal(exitRecord{Status: uint32(ws), UserCPU: ru.Utime.Nano(), SysCPU: ru.Stime.Nano(), MaxRSSKiB: ru.Maxrss})
-			_, _ = status.Write(append([]byte{statusExit}, b...))
+			_, _ = status.Write(append(append([]byte{statusExit}, b...), '\n'))
 			// Exiting ends every process left in the namespace.
 			os.Exit(0)
 		}

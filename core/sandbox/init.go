@@ -24,15 +24,15 @@ type setupConfig struct {
 	Hostname      string `json:"hostname"`
 	Workspace     string `json:"workspace"`     // host path
 	WorkspaceTree bool   `json:"workspaceTree"` // fdWorkspace is a detached mount tree
+	Limits        Limits `json:"limits"`
+	NoCgroup      bool   `json:"noCgroup"` // rlimits are the only limits
 }
 
 // execConfig is what the parent sends when the command should run; a
 // pooled sandbox waits for it after setting up.
 type execConfig struct {
-	Argv     []string `json:"argv"`
-	Env      []string `json:"env"`
-	Limits   Limits   `json:"limits"`
-	NoCgroup bool     `json:"noCgroup"` // rlimits are the only limits
+	Argv []string `json:"argv"`
+	Env  []string `json:"env"`
 }
 
 // Status bytes the child writes on its status pipe: statusReady when set

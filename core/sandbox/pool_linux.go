@@ -11,7 +11,7 @@ import (
 // and waiting for a command, so running one skips the set-up: namespaces,
 // mounts and cgroups are ready, and only the confinement of the command
 // itself (capabilities, Landlock, seccomp, rlimits) and its exec remain.
-// Each sandbox is used once; the pool refills in the background.
+// Each sandbox is used once; Fill refills the pool in the background.
 type Pool struct {
 	shape shape
 	size  int
@@ -21,7 +21,8 @@ type Pool struct {
 	filling int
 	closed  bool
 	lastErr error
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // fills
+	cleanup sync.WaitGroup // used sandboxes being discarded
 }
 
 // NewPool starts filling a pool of size sandboxes shaped like template
@@ -31,6 +32,12 @@ func NewPool(template Spec, size int) *Pool {
 	p.fill()
 	return p
 }
+
+// Fill starts setting up sandboxes until the pool is full again. Run does
+// not refill by itself: setting a sandbox up takes CPU that the command
+// and the caller's own work after it (an audit entry) would compete
+// with, so the caller calls Fill when it is done with a request.
+func (p *Pool) Fill() { p.fill() }
 
 // fill starts set-ups until ready plus filling reaches the pool's size.
 func (p *Pool) fill() {
@@ -71,10 +78,10 @@ func (p *Pool) Run(ctx context.Context, spec Spec) (Result, error) {
 		p.ready = p.ready[:n-1]
 	}
 	p.mu.Unlock()
-	p.fill()
 	if pr == nil {
 		return Run(ctx, spec)
 	}
+	pr.cleanups = &p.cleanup
 	return pr.run(ctx, spec)
 }
 
@@ -112,4 +119,5 @@ func (p *Pool) Close() {
 		pr.discard()
 	}
 	p.wg.Wait()
+	p.cleanup.Wait()
 }

@@ -3,6 +3,8 @@
 package sandbox
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -51,17 +53,20 @@ func shapeOf(s Spec) shape {
 
 // proc is a sandbox set up (or being set up) and waiting for its command.
 type proc struct {
-	shape   shape
-	cmd     *exec.Cmd
-	config  *os.File // write end: execConfig
-	status  *os.File // read end: status bytes
-	stdin   *os.File // write ends and read ends of the command's stdio
-	stdout  *os.File
-	stderr  *os.File
-	cg      *cgroup
-	layers  Layers
-	done    chan struct{} // closed when the child has exited
-	cleanup sync.Once
+	shape  shape
+	cmd    *exec.Cmd
+	config *os.File // write end: execConfig
+	status *os.File // read end: status bytes
+	stdin  *os.File // write ends and read ends of the command's stdio
+	stdout *os.File
+	stderr *os.File
+	cg     *cgroup
+	layers Layers
+	done   chan struct{} // closed when the child has exited
+	// cleanups, when set (pooled sandboxes), tracks discards done in the
+	// background.
+	cleanups *sync.WaitGroup
+	cleanup  sync.Once
 }
 
 // spawn starts the re-executed init in new namespaces and waits until it
@@ -206,7 +211,7 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		return nil, fmt.Errorf("sandbox: cgroup: %w", err)
 	}
 	setup := setupConfig{Network: sh.Network, WorkspaceExec: sh.WorkspaceExec, Strict: sh.Strict, Landlock: abi > 0, Hostname: "sandbox",
-		Workspace: ws, WorkspaceTree: wsTree}
+		Workspace: ws, WorkspaceTree: wsTree, Limits: sh.Limits, NoCgroup: p.cg.kind == limitsRlimit}
 	if err = writeLine(cfgW, setup); err != nil {
 		return nil, fmt.Errorf("sandbox: send setup: %w", err)
 	}
@@ -214,7 +219,7 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		f.Close()
 	}
 	childEnds = nil
-	if err = p.awaitStatus(ctx, true); err != nil {
+	if err = p.awaitReady(ctx); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -241,52 +246,42 @@ func (p *proc) startLocked() error {
 	return <-errc
 }
 
-// awaitStatus reads the child's status pipe: the ready byte during setup,
-// EOF (a successful exec) afterwards.
-func (p *proc) awaitStatus(ctx context.Context, setup bool) error {
-	type res struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan res, 1)
+// awaitReady waits for the child to report that the sandbox is set up.
+func (p *proc) awaitReady(ctx context.Context) error {
+	ch := make(chan []byte, 1)
 	go func() {
-		if setup {
-			b := make([]byte, 1)
-			_, err := io.ReadFull(p.status, b)
-			if err == nil && b[0] == statusReady {
-				ch <- res{b: b}
-				return
-			}
-			rest, _ := io.ReadAll(p.status)
-			ch <- res{b: append(b, rest...), err: err}
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(p.status, b); err != nil {
+			ch <- nil
 			return
 		}
-		b, err := io.ReadAll(p.status)
-		ch <- res{b: b, err: err}
+		if b[0] == statusReady {
+			ch <- b
+			return
+		}
+		rest, _ := bufio.NewReader(p.status).ReadBytes('\n')
+		ch <- append(b, rest...)
 	}()
-	var r res
+	var b []byte
 	select {
-	case r = <-ch:
+	case b = <-ch:
 	case <-ctx.Done():
 		p.kill()
 		return fmt.Errorf("sandbox: setup: %w", ctx.Err())
 	}
-	if setup && r.err == nil && len(r.b) == 1 && r.b[0] == statusReady {
+	switch {
+	case len(b) == 1 && b[0] == statusReady:
 		return nil
+	case len(b) > 0 && b[0] == statusError:
+		return fmt.Errorf("sandbox: %s", bytes.TrimSpace(b[1:]))
 	}
-	if len(r.b) > 0 && r.b[0] == statusError {
-		return fmt.Errorf("sandbox: %s", r.b[1:])
-	}
-	if setup {
-		<-p.done
-		return fmt.Errorf("sandbox: setup process ended: %v", p.cmd.ProcessState)
-	}
-	return nil
+	<-p.done
+	return fmt.Errorf("sandbox: setup process ended: %v", p.cmd.ProcessState)
 }
 
 // run gives the waiting sandbox its command and waits for it.
 func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
-	defer p.discard()
+	defer p.finish()
 	if len(spec.Argv) == 0 || !filepath.IsAbs(spec.Argv[0]) {
 		return Result{}, errors.New("sandbox: the command must start with an absolute path")
 	}
@@ -295,7 +290,7 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	}
 	limits := p.shape.Limits
 	start := time.Now()
-	ex := execConfig{Argv: spec.Argv, Env: spec.Env, Limits: limits, NoCgroup: p.cg.kind == limitsRlimit}
+	ex := execConfig{Argv: spec.Argv, Env: spec.Env}
 	if err := writeLine(p.config, ex); err != nil {
 		p.stdout.Close()
 		b, _ := io.ReadAll(p.stderr)
@@ -342,17 +337,20 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	defer ctxStop()
 
 	// The status pipe carries the command's end (or why it could not
-	// start) and reaches EOF when the sandbox's init exits.
-	var statusData []byte
-	statusDone := make(chan struct{})
+	// start) as soon as the command exits; EOF without it means the
+	// sandbox's init was killed (timeout, cancellation) or died.
+	statusCh := make(chan []byte, 1)
 	go func() {
-		statusData, _ = io.ReadAll(p.status)
-		close(statusDone)
+		line, _ := bufio.NewReader(p.status).ReadBytes('\n')
+		statusCh <- line
 	}()
-	<-p.done
-	<-statusDone
-	// The namespace's init has exited, so every process in it is gone and
-	// the pipes are at EOF; a short bound guards against the impossible.
+	statusData := <-statusCh
+	if len(statusData) == 0 {
+		<-p.done
+	}
+	// The command has exited. Its pipes reach EOF now, or when the init
+	// exits and the kernel kills what the command left running in the
+	// background; a short bound guards against the impossible.
 	done := make(chan struct{})
 	go func() { copies.Wait(); close(done) }()
 	select {
@@ -366,10 +364,10 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	var ws syscall.WaitStatus
 	switch {
 	case len(statusData) > 0 && statusData[0] == statusError:
-		return Result{}, fmt.Errorf("sandbox: %s", statusData[1:])
+		return Result{}, fmt.Errorf("sandbox: %s", bytes.TrimSpace(statusData[1:]))
 	case len(statusData) > 0 && statusData[0] == statusExit:
 		var rec exitRecord
-		if err := json.Unmarshal(statusData[1:], &rec); err != nil {
+		if err := json.Unmarshal(bytes.TrimSpace(statusData[1:]), &rec); err != nil {
 			return Result{}, fmt.Errorf("sandbox: read exit record: %w", err)
 		}
 		ws = syscall.WaitStatus(rec.Status)
@@ -442,6 +440,20 @@ func (p *proc) kill() {
 	if p.cmd != nil && p.cmd.Process != nil {
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	}
+}
+
+// finish discards the sandbox after a run: at once, or in the background
+// for a pool (the result does not wait for the namespaces' teardown).
+func (p *proc) finish() {
+	if p.cleanups == nil {
+		p.discard()
+		return
+	}
+	p.cleanups.Add(1)
+	go func() {
+		defer p.cleanups.Done()
+		p.discard()
+	}()
 }
 
 // discard kills the sandbox if it still runs, waits for it, and removes

@@ -396,6 +396,7 @@ func TestPool(t *testing.T) {
 			t.Fatalf("run %d: %+v %v", i, res, err)
 		}
 		seen[out.String()] = true
+		p.Fill()
 	}
 	if len(seen) != 5 {
 		t.Fatalf("PID namespaces reused: %v", seen)
@@ -424,5 +425,6 @@ func BenchmarkPoolTrue(b *testing.B) {
 		if _, err := p.Run(context.Background(), Spec{Argv: []string{"/bin/true"}, Workspace: ws}); err != nil {
 			b.Fatal(err)
 		}
+		p.Fill()
 	}
 }

@@ -19,6 +19,9 @@ func NewPool(template Spec, size int) *Pool { return &Pool{} }
 // Run reports ErrUnsupported.
 func (p *Pool) Run(ctx context.Context, spec Spec) (Result, error) { return Result{}, ErrUnsupported }
 
+// Fill does nothing.
+func (p *Pool) Fill() {}
+
 // Ready reports no sandboxes.
 func (p *Pool) Ready() (int, error) { return 0, ErrUnsupported }
 
