@@ -58,14 +58,9 @@ func (w *wiring) sandboxCommand() *cli.Command {
 	}
 }
 
-// sandboxSession opens what a sandbox command needs: the config, the
-// audit log and the workspace.
-func (w *wiring) sandboxSession(c *cli.Context) (*auditSession, config.Sandbox, string, error) {
+// sandboxConfig reads the config and picks the workspace.
+func (w *wiring) sandboxConfig(c *cli.Context) (*session, config.Sandbox, string, error) {
 	sess, err := w.open(c.Context, c)
-	if err != nil {
-		return nil, config.Sandbox{}, "", err
-	}
-	a, err := w.openAudit(c.Context, c, sess, true)
 	if err != nil {
 		return nil, config.Sandbox{}, "", err
 	}
@@ -77,7 +72,7 @@ func (w *wiring) sandboxSession(c *cli.Context) (*auditSession, config.Sandbox, 
 	if ws == "" {
 		ws = filepath.Join(sess.stateDir, "workspace")
 	}
-	return a, cfg, ws, nil
+	return sess, cfg, ws, nil
 }
 
 func (w *wiring) sandboxRun(c *cli.Context) error {
@@ -88,21 +83,32 @@ func (w *wiring) sandboxRun(c *cli.Context) error {
 	if c.Bool("shell") && len(args) != 1 {
 		return usageErrorf("--shell takes one argument, the command line")
 	}
-	a, cfg, ws, err := w.sandboxSession(c)
+	if c.IsSet("timeout") && c.Duration("timeout") <= 0 {
+		return usageErrorf("--timeout must be positive")
+	}
+	sess, cfg, ws, err := w.sandboxConfig(c)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
 	if c.IsSet("net") {
 		cfg.Network = c.Bool("net")
 	}
 	if c.IsSet("timeout") {
-		if c.Duration("timeout") <= 0 {
-			return usageErrorf("--timeout must be positive")
-		}
 		cfg.Timeout = config.Duration(c.Duration("timeout"))
 	}
-	r, err := runner.New(runner.Options{Config: cfg, Workspace: ws, Auditor: a.log})
+	// Set the sandbox up while the audit log opens; the command goes in
+	// only once the audit log has recorded it.
+	if err := os.MkdirAll(ws, 0o700); err != nil {
+		return fmt.Errorf("create workspace %s: %w", ws, err)
+	}
+	pool := sandbox.NewPool(runner.Template(cfg, ws), 1)
+	defer pool.Close()
+	a, err := w.openAudit(c.Context, c, sess, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	r, err := runner.New(runner.Options{Config: cfg, Workspace: ws, Auditor: a.log, Pool: pool})
 	if err != nil {
 		return err
 	}
@@ -177,18 +183,13 @@ func (w *wiring) sandboxCheck(c *cli.Context) error {
 	if format != "table" && format != "json" {
 		return usageErrorf("--format must be table or json")
 	}
-	sess, err := w.open(c.Context, c)
+	_, cfg, ws, err := w.sandboxConfig(c)
 	if err != nil {
 		return err
 	}
-	cfg := sess.config.Config.Sandbox
 	out := checkOutput{SchemaVersion: jsonSchemaVersion, Host: sandbox.Probe(), Mode: cfg.Mode}
 	// What is in force: run /bin/true the way commands will run.
 	if out.Host.Supported {
-		ws := cfg.Workspace
-		if ws == "" {
-			ws = filepath.Join(sess.stateDir, "workspace")
-		}
 		ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
 		res, err := runProbe(ctx, cfg, ws)
 		cancel()

@@ -108,19 +108,16 @@ func Open(ctx context.Context, db *store.Store, key []byte, opts Options) (*Log,
 	return l, nil
 }
 
-// Close stops accepting appends, waits for those queued, brings the index
-// up to date and closes it. The store stays open.
+// Close stops accepting appends, waits for those queued and closes the
+// search index. The store stays open.
 func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closed) })
 	<-l.done
 	<-l.indexDone
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := l.IndexPending(ctx)
-	if cerr := l.index.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	// Entries not indexed yet stay so: the index is derived data, and
+	// Search brings it up to date before it reads. Indexing here would
+	// make every short-lived command pay for it.
+	return l.index.Close()
 }
 
 // Append records an event and returns once it is durable. An error means

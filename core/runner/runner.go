@@ -38,6 +38,10 @@ type Options struct {
 	Auditor   Auditor
 	// PoolSize sandboxes are kept set up and waiting (0: none).
 	PoolSize int
+	// Pool, instead, is a pool the caller made and closes; the runner
+	// neither refills nor closes it (warden sandbox run starts setting
+	// its one sandbox up while it opens the audit log).
+	Pool *sandbox.Pool
 	// MaxConcurrent bounds commands running at once (0: 2 × CPUs);
 	// MaxPerClient bounds them per client (0: 4).
 	MaxConcurrent int
@@ -111,9 +115,10 @@ var ErrAuditUnavailable = errors.New("audit log unavailable: command not run")
 
 // Runner runs commands; safe for concurrent use.
 type Runner struct {
-	opts   Options
-	policy policy.Policy
-	pool   *sandbox.Pool
+	opts         Options
+	policy       policy.Policy
+	pool         *sandbox.Pool
+	externalPool bool
 
 	global chan struct{}
 	mu     sync.Mutex
@@ -146,7 +151,10 @@ func New(opts Options) (*Runner, error) {
 	}
 	r := &Runner{opts: opts, global: make(chan struct{}, opts.MaxConcurrent), per: map[string]int{},
 		policy: policy.Policy{Allowed: opts.Config.AllowedBinaries, Network: opts.Config.Network}}
-	if opts.PoolSize > 0 && opts.Config.Mode != config.SandboxOff {
+	switch {
+	case opts.Pool != nil:
+		r.pool, r.externalPool = opts.Pool, true
+	case opts.PoolSize > 0 && opts.Config.Mode != config.SandboxOff:
 		r.pool = sandbox.NewPool(r.spec(Request{}, nil), opts.PoolSize)
 	}
 	return r, nil
@@ -156,7 +164,7 @@ func New(opts Options) (*Runner, error) {
 // pooled sandboxes.
 func (r *Runner) Close() {
 	r.background.Wait()
-	if r.pool != nil {
+	if r.pool != nil && !r.externalPool {
 		r.pool.Close()
 	}
 }
@@ -176,6 +184,12 @@ func (r *Runner) Sandboxed(req Request) bool {
 	default:
 		return !req.Main
 	}
+}
+
+// Template is the sandbox shape commands get with cfg and workspace: what
+// a pool for them must be made from.
+func Template(cfg config.Sandbox, workspace string) sandbox.Spec {
+	return (&Runner{opts: Options{Config: cfg, Workspace: workspace}}).spec(Request{}, nil)
 }
 
 func (r *Runner) spec(req Request, argv []string) sandbox.Spec {
@@ -229,7 +243,7 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 		return Outcome{}, ErrBusy
 	}
 	defer r.release(client)
-	if r.pool != nil {
+	if r.pool != nil && !r.externalPool {
 		// Refill the pool when everything below is done (see Pool.Fill).
 		defer r.pool.Fill()
 	}

@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -21,6 +22,7 @@ type Pool struct {
 	filling int
 	closed  bool
 	lastErr error
+	changed chan struct{}  // closed (and replaced) when a fill ends
 	wg      sync.WaitGroup // fills
 	cleanup sync.WaitGroup // used sandboxes being discarded
 }
@@ -28,7 +30,7 @@ type Pool struct {
 // NewPool starts filling a pool of size sandboxes shaped like template
 // (its Workspace, WorkspaceExec, Network, Strict and Limits).
 func NewPool(template Spec, size int) *Pool {
-	p := &Pool{shape: shapeOf(template), size: max(size, 1)}
+	p := &Pool{shape: shapeOf(template), size: max(size, 1), changed: make(chan struct{})}
 	p.fill()
 	return p
 }
@@ -52,6 +54,8 @@ func (p *Pool) fill() {
 			p.mu.Lock()
 			p.filling--
 			p.lastErr = err
+			close(p.changed)
+			p.changed = make(chan struct{})
 			if err == nil && p.closed {
 				p.mu.Unlock()
 				pr.discard()
@@ -71,18 +75,40 @@ func (p *Pool) Run(ctx context.Context, spec Spec) (Result, error) {
 	if shapeOf(spec).Workspace == "" || !p.matches(spec) {
 		return Run(ctx, spec)
 	}
-	p.mu.Lock()
-	var pr *proc
-	if n := len(p.ready); n > 0 {
-		pr = p.ready[n-1]
-		p.ready = p.ready[:n-1]
+	pr, err := p.take(ctx)
+	if err != nil {
+		return Result{}, err
 	}
-	p.mu.Unlock()
 	if pr == nil {
 		return Run(ctx, spec)
 	}
 	pr.cleanups = &p.cleanup
 	return pr.run(ctx, spec)
+}
+
+// take returns a ready sandbox, waiting for one being set up rather than
+// starting another; nil when none is ready or coming.
+func (p *Pool) take(ctx context.Context) (*proc, error) {
+	for {
+		p.mu.Lock()
+		if n := len(p.ready); n > 0 {
+			pr := p.ready[n-1]
+			p.ready = p.ready[:n-1]
+			p.mu.Unlock()
+			return pr, nil
+		}
+		if p.filling == 0 || p.closed {
+			p.mu.Unlock()
+			return nil, nil
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("sandbox: %w", ctx.Err())
+		}
+	}
 }
 
 func (p *Pool) matches(spec Spec) bool {

@@ -207,9 +207,11 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		p.done = nil
 		return nil, fmt.Errorf("sandbox: start: %w", err)
 	}
-	if err = p.cg.place(cmd.Process.Pid); err != nil {
-		return nil, fmt.Errorf("sandbox: cgroup: %w", err)
-	}
+	// Moving a process into a v1 cgroup takes milliseconds: do it while
+	// the child builds its file system. The command is only forked after
+	// spawn returns, so it always starts inside the cgroup.
+	placed := make(chan error, 1)
+	go func() { placed <- p.cg.place(cmd.Process.Pid) }()
 	setup := setupConfig{Network: sh.Network, WorkspaceExec: sh.WorkspaceExec, Strict: sh.Strict, Landlock: abi > 0, Hostname: "sandbox",
 		Workspace: ws, WorkspaceTree: wsTree, Limits: sh.Limits, NoCgroup: p.cg.kind == limitsRlimit}
 	if err = writeLine(cfgW, setup); err != nil {
@@ -219,7 +221,11 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		f.Close()
 	}
 	childEnds = nil
-	if err = p.awaitReady(ctx); err != nil {
+	readyErr := p.awaitReady(ctx)
+	if err = <-placed; err != nil {
+		return nil, fmt.Errorf("sandbox: cgroup: %w", err)
+	}
+	if err = readyErr; err != nil {
 		return nil, err
 	}
 	return p, nil
