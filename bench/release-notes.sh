@@ -110,11 +110,12 @@ c="$cliff --config $tmp/cliff.toml --repository $repo"
 $w >"$tmp/w-last.md"
 (cd "$repo" && $c --latest 2>/dev/null) >"$tmp/c-last.md"
 $w --all --first-time=false >"$tmp/w-all.md"
-echo "last release: warden $(head -1 "$tmp/w-last.md"), $($w -f json | grep -m1 '"commits":' | tr -dc 0-9) commits;" \
-	"git-cliff $(head -1 "$tmp/c-last.md"), $(grep -c '^- ' "$tmp/c-last.md" || true) entries" >&2
 # The release before the last one: its run leaves the cache the last
 # release's run finds (what happens from one release to the next).
 prev=$(git -C "$repo" tag --list | grep -v -- -rc | sort -V | tail -2 | head -1)
+echo "last release: warden $(head -1 "$tmp/w-last.md"), $($w -f json | grep -m1 '"commits":' | tr -dc 0-9) commits" \
+	"(git rev-list: $(git -C "$repo" rev-list --count "$prev..HEAD"));" \
+	"git-cliff $(head -1 "$tmp/c-last.md"), $(grep -c '^- ' "$tmp/c-last.md" || true) entries" >&2
 
 # time NAME RUNS PREPARE COMMAND: mean wall time and its standard deviation,
 # and the mean CPU time (user + system: steadier on a shared machine), in seconds.

@@ -87,6 +87,7 @@ type releaseNotesOptions struct {
 	token    string
 	// firstTime marks first-time contributors.
 	firstTime bool
+	gh        *githubapi.Client
 }
 
 func (w *wiring) releaseNotesOptions(c *cli.Context) (*releaseNotesOptions, error) {
@@ -145,6 +146,12 @@ func (w *wiring) releaseNotesOptions(c *cli.Context) (*releaseNotesOptions, erro
 			o.cacheDir = filepath.Join(dir, "warden", "release-notes")
 		}
 	}
+	if o.github != "" {
+		// Checked before the walk, so a typo fails at once.
+		if o.gh, err = githubapi.New(githubapi.Options{Repo: o.github, Token: o.token, BaseURL: o.apiURL, CacheDir: cacheSub(o.cacheDir, "github")}); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+	}
 	return o, nil
 }
 
@@ -183,12 +190,8 @@ func (w *wiring) runReleaseNotes(c *cli.Context, o *releaseNotesOptions) error {
 			return releaseNotesError(err)
 		}
 	}
-	var gh *githubapi.Client
-	if o.github != "" {
-		if gh, err = githubapi.New(githubapi.Options{Repo: o.github, Token: o.token, BaseURL: o.apiURL, CacheDir: cacheSub(o.cacheDir, "github")}); err != nil {
-			return usageErrorf("%v", err)
-		}
-		if err := gh.Enrich(ctx, notes); err != nil {
+	if o.gh != nil {
+		if err := o.gh.Enrich(ctx, notes); err != nil {
 			return releaseNotesError(err)
 		}
 	}
@@ -205,7 +208,7 @@ func (w *wiring) runReleaseNotes(c *cli.Context, o *releaseNotesOptions) error {
 			return inputError(errors.New("--publish needs a release tag"), "tag --to with a release tag, or name it with --tag")
 		}
 		v, _ := semver.Parse(notes.Version)
-		if out.Release, err = gh.Publish(ctx, notes.Tag, notes.Tag, string(markdown), v.Prerelease()); err != nil {
+		if out.Release, err = o.gh.Publish(ctx, notes.Tag, notes.Tag, string(markdown), v.Prerelease()); err != nil {
 			return releaseNotesError(err)
 		}
 		verb := "updated"

@@ -70,6 +70,7 @@ type gen struct {
 	author string
 	pr     int
 	files  int
+	topic  [][2]string // files changed on the topic branch, for its merge
 }
 
 var (
@@ -129,21 +130,30 @@ func (g *gen) sig() string {
 }
 
 // commit writes one commit on ref and returns its mark. merge, when set,
-// is a second parent.
+// is a second parent, and the files the merged branch changed are carried
+// into the merge (fast-import does not merge trees itself).
 func (g *gen) commit(ref, msg string, merge int) int {
 	g.mark++
 	sig := g.sig()
 	fmt.Fprintf(g.w, "commit %s\nmark :%d\nauthor %s\ncommitter %s\ndata %d\n%s\n", ref, g.mark, sig, sig, len(msg), msg)
 	if merge != 0 {
 		fmt.Fprintf(g.w, "merge :%d\n", merge)
+		for _, f := range g.topic {
+			fmt.Fprintf(g.w, "M 100644 inline %s\ndata %d\n%s\n", f[0], len(f[1]), f[1])
+		}
+		g.topic = nil
 	}
 	g.files++
 	dir := scopes[g.rng.IntN(len(scopes))]
 	if dir == "" {
 		dir = "internal"
 	}
+	path := fmt.Sprintf("src/%s/file%d.go", dir, g.files%40)
 	content := fmt.Sprintf("// change %d\npackage %s\n", g.mark, dir)
-	fmt.Fprintf(g.w, "M 100644 inline src/%s/file%d.go\ndata %d\n%s\n", dir, g.files%40, len(content), content)
+	fmt.Fprintf(g.w, "M 100644 inline %s\ndata %d\n%s\n", path, len(content), content)
+	if ref == "refs/heads/topic" {
+		g.topic = append(g.topic, [2]string{path, content})
+	}
 	return g.mark
 }
 
