@@ -34,6 +34,7 @@ func newApp(env Env) *cli.App {
 			w.secretsCommand(),
 			w.logCommand(),
 			w.depsCommand(),
+			w.auditCommand(),
 			w.usersCommand(),
 			w.sessionsCommand(),
 			w.tokensCommand(),
