@@ -257,6 +257,21 @@ func (w *wiring) audit(c *cli.Context) error {
 			}
 		}
 	}
+	out := newAuditOutput(rep, in, fix, o)
+	if err := w.renderAudit(o.format, &out); err != nil {
+		return err
+	}
+	if out.Gate != nil && out.Gate.Failed {
+		for _, r := range out.Gate.Reasons {
+			fmt.Fprintf(w.env.Stderr, "warden: audit gate failed: %s\n", r)
+		}
+		return gateFailed(errors.New(strings.Join(out.Gate.Reasons, "; ")))
+	}
+	return nil
+}
+
+// newAuditOutput assembles what the formats render, with the gate's outcome.
+func newAuditOutput(rep *audit.Report, in audit.Options, fix *audit.FixResult, o *auditOptions) auditOutput {
 	out := auditOutput{SchemaVersion: jsonSchemaVersion, Config: in.Config.File, StateDir: in.StateDir, Score: rep.Score, Band: rep.Band,
 		Capped: rep.Capped, Counts: rep.Counts, Findings: rep.Findings(), Suppressed: rep.Suppressed(), Skipped: rep.SkippedChecks(),
 		Passed: []string{}, Fix: fix}
@@ -289,14 +304,5 @@ func (w *wiring) audit(c *cli.Context) error {
 		g.Failed = len(g.Reasons) > 0
 		out.Gate = g
 	}
-	if err := w.renderAudit(o.format, &out); err != nil {
-		return err
-	}
-	if out.Gate != nil && out.Gate.Failed {
-		for _, r := range out.Gate.Reasons {
-			fmt.Fprintf(w.env.Stderr, "warden: audit gate failed: %s\n", r)
-		}
-		return gateFailed(errors.New(strings.Join(out.Gate.Reasons, "; ")))
-	}
-	return nil
+	return out
 }
