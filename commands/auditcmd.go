@@ -21,6 +21,7 @@ import (
 	"github.com/warden-sec/warden/core/sandbox"
 	"github.com/warden-sec/warden/core/secrets"
 	"github.com/warden-sec/warden/core/statedir"
+	"github.com/warden-sec/warden/core/store"
 	"github.com/warden-sec/warden/scanners/audit"
 	"github.com/warden-sec/warden/scanners/deps/osv"
 )
@@ -176,24 +177,20 @@ func (w *wiring) auditInputs(c *cli.Context, o *auditOptions) (audit.Options, fu
 		}
 		return v, nil
 	}
-	var opened *auditSession
+	var closers []func()
 	in.VerifyLog = func(ctx context.Context) (auditlog.Report, error) {
-		if _, err := os.Stat(filepath.Join(in.StateDir, statedir.DatabaseFile)); err != nil || !st.Exists() {
-			return auditlog.Report{}, audit.ErrNoAuditLog
+		rep, closer, err := w.verifyAuditLog(ctx, st, in.StateDir)
+		if closer != nil {
+			closers = append(closers, closer)
 		}
-		a, err := w.openAudit(ctx, c, sess, false)
-		if err != nil {
-			return auditlog.Report{}, err
-		}
-		opened = a
-		return a.log.Verify(ctx, runtime.NumCPU())
+		return rep, err
 	}
 	if o.deep {
 		in.Deep = &audit.DeepOptions{URL: o.url, Timeout: o.timeout}
 	}
 	cleanup := func() {
-		if opened != nil {
-			opened.Close()
+		for _, c := range closers {
+			c()
 		}
 	}
 	return in, cleanup, nil
@@ -305,4 +302,69 @@ func newAuditOutput(rep *audit.Report, in audit.Options, fix *audit.FixResult, o
 		out.Gate = g
 	}
 	return out
+}
+
+// verifyAuditLog verifies the state dir's audit log without changing the
+// state dir: opening a database tightens a loose file to 0600, so a loose
+// one is verified from a private copy and the audit reports its mode as
+// it found it.
+func (w *wiring) verifyAuditLog(ctx context.Context, st *secrets.Store, stateDir string) (auditlog.Report, func(), error) {
+	dbPath := filepath.Join(stateDir, statedir.DatabaseFile)
+	if _, err := os.Stat(dbPath); err != nil || !st.Exists() {
+		return auditlog.Report{}, nil, audit.ErrNoAuditLog
+	}
+	var cleanup []func()
+	closer := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	loose := false
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		// store.Open tightens any group or other bit.
+		if fi, err := os.Stat(dbPath + suffix); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			loose = true
+		}
+	}
+	if loose {
+		tmp, err := os.MkdirTemp("", "warden-audit-")
+		if err != nil {
+			return auditlog.Report{}, nil, err
+		}
+		cleanup = append(cleanup, func() { _ = os.RemoveAll(tmp) })
+		for _, suffix := range []string{"", "-wal"} {
+			data, err := os.ReadFile(dbPath + suffix)
+			if errors.Is(err, fs.ErrNotExist) && suffix != "" {
+				continue
+			}
+			if err != nil {
+				closer()
+				return auditlog.Report{}, nil, err
+			}
+			if err := os.WriteFile(filepath.Join(tmp, statedir.DatabaseFile+suffix), data, 0o600); err != nil {
+				closer()
+				return auditlog.Report{}, nil, err
+			}
+		}
+		dbPath = filepath.Join(tmp, statedir.DatabaseFile)
+	}
+	db, err := store.Open(ctx, store.Options{Path: dbPath})
+	if err != nil {
+		closer()
+		return auditlog.Report{}, nil, err
+	}
+	cleanup = append(cleanup, func() { _ = db.Close() })
+	key, err := w.auditKey(ctx, st, db, false)
+	if err != nil {
+		closer()
+		return auditlog.Report{}, nil, err
+	}
+	lg, err := auditlog.Open(ctx, db, key, auditlog.Options{Now: w.env.Now})
+	if err != nil {
+		closer()
+		return auditlog.Report{}, nil, err
+	}
+	cleanup = append(cleanup, func() { _ = lg.Close() })
+	rep, err := lg.Verify(ctx, runtime.NumCPU())
+	return rep, closer, err
 }

@@ -109,6 +109,8 @@ func TestScripts(t *testing.T) {
 					"gitrepo":   cmdGitRepo,
 					"ghserver":  cmdGHServer,
 					"ghlog":     cmdGHLog,
+					"gwurl":     cmdGWURL,
+					"badgw":     cmdBadGW,
 				},
 			})
 		})
