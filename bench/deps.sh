@@ -56,31 +56,33 @@ if [ ! -f "$lock" ] || ! cmp -s bench/deps/package.json "$dir/npm/package.json";
 fi
 entries=$(jq '.packages | length' "$lock")
 
-# peak RSS in MiB of a command
-rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'; }
+# rss CMD...: the peak RSS of CMD in MiB (a scan with findings exits 1).
+rss() { { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null || true; } | tail -1 | awk '{printf "%.0f", $1/1024}'; }
 
 rows=()
 for n in $sizes; do
 	db=$dir/db-$n state=$dir/state-$n
 	if [ ! -f "$db/osv-scalibr/npm/all.zip" ]; then
 		go run ./bench/deps gen -lock "$lock" -n "$n" -out "$db"
-		rm -rf "$state"
 	fi
-	if [ ! -d "$state/osv" ]; then
-		start=$(date +%s.%N)
-		WARDEN_STATE_DIR=$state "$dir/warden" deps db import "$db/osv-scalibr/npm/all.zip" >/dev/null
-		import=$(echo "$(date +%s.%N) - $start" | bc)
-	else
-		import=
-	fi
+	rm -rf "$state"
+	start=$(date +%s.%N)
+	WARDEN_STATE_DIR=$state "$dir/warden" deps db import "$db/osv-scalibr/npm/all.zip" >/dev/null
+	import=$(echo "$(date +%s.%N) - $start" | bc)
 	wcmd="WARDEN_STATE_DIR=$state $dir/warden deps scan --format json --max-db-age 0 $lock"
 	ocmd="OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY=$db $osv scan source --offline --format json -L $lock"
 
 	# Same findings first.
 	sh -c "$wcmd" >"$dir/warden-$n.json" || [ $? -eq 1 ]
 	sh -c "$ocmd" >"$dir/osv-$n.json" 2>"$dir/osv-$n.log" || [ $? -eq 1 ]
-	same=$(go run ./bench/deps ids -warden "$dir/warden-$n.json" -osv "$dir/osv-$n.json" | head -1)
+	if ! go run ./bench/deps ids -warden "$dir/warden-$n.json" -osv "$dir/osv-$n.json" >"$dir/ids-$n.txt"; then
+		cat "$dir/ids-$n.txt" >&2
+		echo "deps.sh: the two tools report different findings with $n records" >&2
+		exit 1
+	fi
+	same=$(head -1 "$dir/ids-$n.txt")
 	echo "$n records: $same" >&2
+	pairs=$(echo "$same" | sed -n 's/^warden \([0-9]*\),.*/\1/p')
 
 	hyperfine -N --warmup 1 --runs "$runs" -i --export-json "$dir/hf-$n.json" \
 		-n warden "env $wcmd" -n osv-scanner "env $ocmd" >&2
@@ -89,15 +91,14 @@ for n in $sizes; do
 	wrss=$(rss env WARDEN_STATE_DIR="$state" "$dir/warden" deps scan --format json --max-db-age 0 "$lock")
 	orss=$(rss env OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="$db" "$osv" scan source --offline --format json -L "$lock")
 	findings=$(jq '.findings | length' "$dir/warden-$n.json")
-	rows+=("$(printf '| %s | %d | %.1f ms ± %.1f, %s MiB | %.0f ms ± %.0f, %s MiB | %.0f× | %s |' \
-		"$(printf "%'d" "$n")" "$findings" "$(echo "$wmean*1000" | bc -l)" "$(echo "$wsd*1000" | bc -l)" "$wrss" \
-		"$(echo "$omean*1000" | bc -l)" "$(echo "$osd*1000" | bc -l)" "$orss" "$(echo "$omean/$wmean" | bc -l)" \
-		"${import:+$(printf '%.1f s' "$import")}")")
+	rows+=("$(printf '| %s | %d (%d rows) | %.0f ms ± %.0f, %s MiB | %.0f ms ± %.0f, %s MiB | %.0f× | %.1f s |' \
+		"$(printf "%'d" "$n")" "$pairs" "$findings" "$(echo "$wmean*1000" | bc -l)" "$(echo "$wsd*1000" | bc -l)" "$wrss" \
+		"$(echo "$omean*1000" | bc -l)" "$(echo "$osd*1000" | bc -l)" "$orss" "$(echo "$omean/$wmean" | bc -l)" "$import")")
 done
 
 echo
 echo "package-lock.json with $entries entries; $runs runs each (hyperfine), $(nproc) cores"
 echo
-echo "| database (records) | findings (same in both) | warden deps scan | osv-scanner v2.6.0 --offline | speed-up | warden db import |"
+echo "| database (records) | package@version–id pairs, identical in both (warden rows, one per install path) | warden deps scan, peak RSS | osv-scanner v2.6.0 --offline, peak RSS | speed-up | warden db import |"
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/warden-sec/warden/scanners/deps/lockfile"
 	"github.com/warden-sec/warden/scanners/deps/osv"
@@ -75,44 +78,12 @@ func Match(ctx context.Context, db *osv.DB, pkgs []lockfile.Package) ([]Finding,
 			return nil, nil, err
 		}
 		infos = append(infos, ix.Info)
-		cache := map[string][]*osv.Record{}
-		matched := map[string][]Finding{}
-		for _, p := range byEco[e] {
-			if err := ctx.Err(); err != nil {
-				ix.Close()
-				return nil, nil, err
-			}
-			recs, ok := cache[p.Name]
-			if !ok {
-				if recs, err = ix.Lookup(p.Name); err != nil {
-					ix.Close()
-					return nil, nil, err
-				}
-				cache[p.Name] = recs
-			}
-			key := p.Name + "\x00" + p.Version
-			hits, ok := matched[key]
-			if !ok {
-				// The same package and version often appears at several
-				// install paths: match it once.
-				for _, r := range recs {
-					if !r.Affects(e, p.Name, p.Version) {
-						continue
-					}
-					rating := r.SeverityFor(e, p.Name)
-					f := Finding{Package: p.Name, Version: p.Version, Ecosystem: e,
-						ID: r.ID, Aliases: r.Aliases, Score: rating.Score, Vector: rating.Vector, Summary: r.Summary,
-						Fixed: r.FixedAfter(e, p.Name, p.Version), Source: "osv"}
-					f.SetLevel(rating.Level)
-					hits = append(hits, f)
-				}
-				matched[key] = hits
-			}
-			for _, f := range hits {
-				f.Dependency, f.File, f.Line = p.Dependency, p.File, p.Line
-				out = append(out, f)
-			}
+		found, err := matchIndex(ctx, ix, e, byEco[e])
+		if err != nil {
+			ix.Close()
+			return nil, nil, err
 		}
+		out = append(out, found...)
 		ix.Close()
 	}
 	if len(missing) > 0 {
@@ -120,6 +91,79 @@ func Match(ctx context.Context, db *osv.DB, pkgs []lockfile.Package) ([]Finding,
 	}
 	Sort(out)
 	return Dedupe(out), infos, nil
+}
+
+// matchIndex matches the packages of one ecosystem. Each package name is
+// looked up once and each of its versions matched once, whatever the
+// number of install paths; names are spread over the CPUs.
+func matchIndex(ctx context.Context, ix *osv.Index, eco string, pkgs []lockfile.Package) ([]Finding, error) {
+	type job struct {
+		name     string
+		versions []string
+		hits     map[string][]Finding // by version
+		err      error
+	}
+	var jobs []*job
+	byName := map[string]*job{}
+	for _, p := range pkgs {
+		j := byName[p.Name]
+		if j == nil {
+			j = &job{name: p.Name, hits: map[string][]Finding{}}
+			byName[p.Name] = j
+			jobs = append(jobs, j)
+		}
+		if _, ok := j.hits[p.Version]; !ok {
+			j.hits[p.Version] = nil
+			j.versions = append(j.versions, p.Version)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(jobs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cache := osv.NewVersions()
+			for i := int(next.Add(1) - 1); i < len(jobs) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				j := jobs[i]
+				recs, err := ix.Lookup(j.name)
+				if err != nil {
+					j.err = err
+					continue
+				}
+				for _, v := range j.versions {
+					for _, r := range recs {
+						if !r.AffectsWith(cache, eco, j.name, v) {
+							continue
+						}
+						rating := r.SeverityFor(eco, j.name)
+						f := Finding{Package: j.name, Version: v, Ecosystem: eco, ID: r.ID, Aliases: r.Aliases,
+							Score: rating.Score, Vector: rating.Vector, Summary: r.Summary,
+							Fixed: r.FixedAfter(eco, j.name, v), Source: "osv"}
+						f.SetLevel(rating.Level)
+						j.hits[v] = append(j.hits[v], f)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, j := range jobs {
+		if j.err != nil {
+			return nil, j.err
+		}
+	}
+	for _, p := range pkgs {
+		for _, f := range byName[p.Name].hits[p.Version] {
+			f.Dependency, f.File, f.Line = p.Dependency, p.File, p.Line
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 // Sort orders findings by file, line, package and id.

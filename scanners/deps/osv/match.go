@@ -26,11 +26,16 @@ var pypiSeparators = regexp.MustCompile(`[-_.]+`)
 // by a registry, without stopping the evaluation of the other ranges.
 // Withdrawn records affect nothing.
 func (r *Record) Affects(ecosystem, name, version string) bool {
+	return r.AffectsWith(nil, ecosystem, name, version)
+}
+
+// AffectsWith is Affects with parsed versions kept in c (nil keeps none).
+func (r *Record) AffectsWith(c *Versions, ecosystem, name, version string) bool {
 	if r.Withdrawn != nil {
 		return false
 	}
 	for i := range r.Affected {
-		if r.Affected[i].affects(ecosystem, name, version) {
+		if r.Affected[i].affects(c, ecosystem, name, version) {
 			return true
 		}
 	}
@@ -49,7 +54,39 @@ func (r *Record) AffectedFor(ecosystem, name string) []*Affected {
 	return out
 }
 
-func (a *Affected) affects(ecosystem, name, version string) bool {
+// Versions keeps parsed versions, so checking many versions of a package
+// against the same range boundaries parses each boundary once. It is not
+// safe for concurrent use.
+type Versions struct {
+	m map[versionKey]semantic.Version
+}
+
+type versionKey struct{ kind, ecosystem, s string }
+
+// NewVersions returns an empty cache.
+func NewVersions() *Versions { return &Versions{m: map[versionKey]semantic.Version{}} }
+
+// parse reads s as a SEMVER or ECOSYSTEM version; nil when it cannot.
+func (c *Versions) parse(kind, ecosystem, s string) semantic.Version {
+	k := versionKey{kind, ecosystem, s}
+	if c != nil {
+		if v, ok := c.m[k]; ok {
+			return v
+		}
+	}
+	var v semantic.Version
+	if kind == RangeSemver {
+		v = semantic.ParseSemverVersion(strings.TrimPrefix(s, "v"))
+	} else if pv, err := semantic.Parse(s, ecosystem); err == nil {
+		v = pv
+	}
+	if c != nil {
+		c.m[k] = v
+	}
+	return v
+}
+
+func (a *Affected) affects(c *Versions, ecosystem, name, version string) bool {
 	if BaseEcosystem(a.Package.Ecosystem) != BaseEcosystem(ecosystem) || NormalizeName(ecosystem, a.Package.Name) != NormalizeName(ecosystem, name) {
 		return false
 	}
@@ -58,30 +95,16 @@ func (a *Affected) affects(ecosystem, name, version string) bool {
 			return true
 		}
 	}
-	var parsed semantic.Version
-	parseErr := false
-	parse := func() semantic.Version {
-		if parsed == nil && !parseErr {
-			var err error
-			if parsed, err = semantic.Parse(version, BaseEcosystem(ecosystem)); err != nil {
-				parseErr = true
-			}
-		}
-		return parsed
-	}
+	eco := BaseEcosystem(ecosystem)
 	for _, rg := range a.Ranges {
-		var v semantic.Version
-		switch rg.Type {
-		case RangeEcosystem:
-			if v = parse(); v == nil {
-				continue
-			}
-		case RangeSemver:
-			v = semantic.ParseSemverVersion(strings.TrimPrefix(version, "v"))
-		default:
+		if rg.Type != RangeEcosystem && rg.Type != RangeSemver {
 			continue // GIT: commits, not versions
 		}
-		if inRange(v, rg, BaseEcosystem(ecosystem)) {
+		v := c.parse(rg.Type, eco, version)
+		if v == nil {
+			continue
+		}
+		if inRange(c, v, rg, eco) {
 			return true
 		}
 	}
@@ -97,13 +120,10 @@ type sortedEvent struct {
 // first), then introduced opens, fixed closes at its version, last_affected
 // closes after its version; with limit events the version must also be
 // below one of the limits.
-func inRange(v semantic.Version, rg Range, ecosystem string) bool {
+func inRange(c *Versions, v semantic.Version, rg Range, ecosystem string) bool {
 	parse := func(s string) (semantic.Version, bool) {
-		if rg.Type == RangeSemver {
-			return semantic.ParseSemverVersion(strings.TrimPrefix(s, "v")), true
-		}
-		pv, err := semantic.Parse(s, ecosystem)
-		return pv, err == nil
+		pv := c.parse(rg.Type, ecosystem, s)
+		return pv, pv != nil
 	}
 	events := make([]sortedEvent, 0, len(rg.Events))
 	var limits []semantic.Version
