@@ -106,7 +106,13 @@ func (d *deepConn) get(ctx context.Context, path string, hdr http.Header) (*http
 		cancel()
 		return nil, err
 	}
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The body is the raw connection: never read it.
+		_ = resp.Body.Close()
+	} else {
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		_ = resp.Body.Close()
+	}
 	resp.Body = struct {
 		io.Reader
 		io.Closer
