@@ -183,3 +183,16 @@ func TestAuditFixtureScores(t *testing.T) {
 		t.Logf("%s fixture: score %s (%s)", name, m[1], m[2])
 	}
 }
+
+// docs/audit.md lists every check with its severity.
+func TestAuditDocsListEveryCheck(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(pkgDir, "..", "docs", "audit.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range audit.Catalog() {
+		if !strings.Contains(string(doc), "`"+c.ID+"`") || !regexp.MustCompile("`"+regexp.QuoteMeta(c.ID)+"`[^|]*\\| "+string(c.Severity)+" \\|").Match(doc) {
+			t.Errorf("docs/audit.md does not list %s (%s)", c.ID, c.Severity)
+		}
+	}
+}
