@@ -35,6 +35,7 @@ func newApp(env Env) *cli.App {
 			w.logCommand(),
 			w.depsCommand(),
 			w.auditCommand(),
+			w.migrateCommand(),
 			w.usersCommand(),
 			w.sessionsCommand(),
 			w.tokensCommand(),
