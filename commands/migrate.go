@@ -25,16 +25,20 @@ func (w *wiring) migrateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "migrate",
 		Usage:     "rewrite a config the hardened loader refuses so that it loads, listing each change and its reason",
-		ArgsUsage: "[FILE]",
+		ArgsUsage: "[FILE] | --from openclaw PATH",
 		Description: "Upgrades an older version, turns dm_policy open into pairing, drops wildcard and name entries\n" +
 			"from allow-lists, moves inline secrets into the secret store as secret: references (a weak\n" +
 			"gateway token is replaced by a generated one), brings a bind beyond loopback without TLS back\n" +
 			"to loopback, turns the sandbox on (non-main), and removes keys this version does not read.\n" +
 			"The result is validated before it replaces the file (mode 0600); the original is kept as a 0600\n" +
-			"backup. --dry-run prints the changes and a unified diff and changes nothing.",
+			"backup. --dry-run prints the changes and a unified diff and changes nothing.\n" +
+			"--from openclaw PATH imports an OpenClaw/Moltbot openclaw.json (JSON5) into a new config (--out):\n" +
+			"channels, allow-lists, tokens and policies that map, and a list of what did not.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the changes and a unified diff; write nothing", EnvVars: []string{"WARDEN_MIGRATE_DRY_RUN"}},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table or json", EnvVars: []string{"WARDEN_MIGRATE_FORMAT"}},
+			&cli.StringFlag{Name: "from", Usage: "import another tool's config instead: openclaw (an OpenClaw/Moltbot openclaw.json)", EnvVars: []string{"WARDEN_MIGRATE_FROM"}},
+			&cli.StringFlag{Name: "out", Value: "warden.yaml", Usage: "with --from: the Warden config to write (never overwritten)", TakesFile: true, EnvVars: []string{"WARDEN_MIGRATE_OUT"}},
 		},
 		Action: w.migrate,
 	}
@@ -67,6 +71,16 @@ func (w *wiring) migrate(c *cli.Context) error {
 		return err
 	}
 	path := c.Args().First()
+	switch from := c.String("from"); from {
+	case "":
+	case "openclaw", "moltbot", "clawdbot":
+		if path == "" {
+			return usageErrorf("--from %s takes the path of its openclaw.json", from)
+		}
+		return w.migrateOpenClaw(c, path, f)
+	default:
+		return usageErrorf("--from %q is not one of: openclaw", from)
+	}
 	if path == "" {
 		if path, err = w.configPath(c); err != nil {
 			return inputError(err, "")
@@ -133,42 +147,8 @@ func (w *wiring) migrate(c *cli.Context) error {
 // applyMigration stores the secrets, keeps a backup and replaces the file.
 func (w *wiring) applyMigration(c *cli.Context, path string, orig []byte, m *migrator, out *migrateOutput) error {
 	ctx := c.Context
-	if len(m.stored) > 0 {
-		kr, err := w.keyring(c)
-		if err != nil {
-			return err
-		}
-		dir, err := w.stateDir(c, m.loaded.Config)
-		if err != nil {
-			return err
-		}
-		if err := w.openStateDir(dir); err != nil {
-			return err
-		}
-		sess := &session{keyring: kr, stateDir: dir}
-		st := sess.secretStore(w)
-		if !st.Exists() {
-			return inputError(fmt.Errorf("the secret store in %s does not exist", dir), "create it with `warden secrets init` (or `warden init`), then run migrate again")
-		}
-		names, err := st.Names()
-		if err != nil {
-			return err
-		}
-		taken := map[string]bool{}
-		for _, n := range names {
-			taken[n] = true
-		}
-		for _, s := range m.stored {
-			if taken[s.name] {
-				return inputError(fmt.Errorf("secret %q is already in the secret store", s.name),
-					"remove or rename it (`warden secrets rm "+s.name+"`), or move the value yourself")
-			}
-		}
-		for _, s := range m.stored {
-			if _, err := st.Set(ctx, s.name, s.value); err != nil {
-				return fmt.Errorf("store secret %s: %w", s.name, err)
-			}
-		}
+	if err := w.storeMigratedSecrets(ctx, c, m); err != nil {
+		return err
 	}
 	backup := path + ".bak"
 	for i := 1; ; i++ {
