@@ -32,13 +32,17 @@ func init() {
 	}
 }
 
-// gwurl ADDRFILE VAR sets VAR to http://ADDR from a file warden serve
-// wrote with --addr-file.
+// gwurl [-tls] ADDRFILE VAR sets VAR to the base URL of a gateway from
+// the file warden serve wrote with --addr-file.
 func cmdGWURL(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 2 || neg {
-		ts.Fatalf("usage: gwurl ADDRFILE VAR")
+	tlsOn := len(args) > 0 && args[0] == "-tls"
+	if tlsOn {
+		args = args[1:]
 	}
-	ts.Setenv(args[1], "http://"+strings.TrimSpace(ts.ReadFile(args[0])))
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: gwurl [-tls] ADDRFILE VAR")
+	}
+	ts.Setenv(args[1], gatewayURL(ts, args[0], tlsOn))
 }
 
 // badgw VAR serves a gateway that gets everything wrong on 127.0.0.1
