@@ -39,12 +39,14 @@ func auditCounts(out *auditOutput) string {
 		c.Checks, c.Passed, c.Failed, c.Suppressed, c.Skipped)
 }
 
+// auditLocation is file:line, the file relative to the working directory
+// when it is below it.
 func auditLocation(r audit.Result) string {
 	switch {
 	case r.File != "" && r.Line > 0:
-		return fmt.Sprintf("%s:%d", r.File, r.Line)
+		return fmt.Sprintf("%s:%d", sarifURI(r.File), r.Line)
 	case r.ConfigKey != "" && r.File != "":
-		return r.File + " (" + r.ConfigKey + ")"
+		return sarifURI(r.File) + " (" + r.ConfigKey + ")"
 	case r.ConfigKey != "":
 		return r.ConfigKey
 	}

@@ -101,26 +101,35 @@ func checkSandboxLayers(_ context.Context, e *env) outcome {
 	if !h.Supported {
 		return fail("", "run warden on Linux 5.13 or newer for the full sandbox", fmt.Sprintf("the sandbox is not supported on %s", h.OS))
 	}
-	var ev []string
+	var ev, fixes []string
 	for _, ns := range []string{"user", "pid", "mount", "net", "ipc", "uts"} {
 		if !h.Namespaces[ns] {
 			ev = append(ev, ns+" namespaces are not available")
 		}
 	}
+	if len(ev) > 0 && h.Namespaces["user"] {
+		fixes = append(fixes, "use a kernel built with the missing namespaces (CONFIG_PID_NS, CONFIG_NET_NS, CONFIG_IPC_NS, CONFIG_UTS_NS)")
+	}
+	if !h.Namespaces["user"] {
+		fixes = append(fixes, "allow unprivileged user namespaces (sysctl user.max_user_namespaces=15000; on Debian/Ubuntu also kernel.unprivileged_userns_clone=1 and, on Ubuntu 24.04+, an AppArmor profile or kernel.apparmor_restrict_unprivileged_userns=0)")
+	}
 	if !h.Seccomp {
 		ev = append(ev, "seccomp filters with the kill-process action are not available")
+		fixes = append(fixes, "use a kernel with CONFIG_SECCOMP_FILTER (4.14 or newer)")
 	}
 	if h.LandlockABI < 1 {
 		ev = append(ev, "Landlock is not available (ABI 0)")
+		fixes = append(fixes, "enable Landlock: a 5.13+ kernel with landlock in the lsm= boot parameter")
 	}
 	if h.Limits != "cgroup2" {
 		ev = append(ev, fmt.Sprintf("resource limits use %s, not cgroup v2", h.Limits))
 		ev = append(ev, h.LimitsNotes...)
+		fixes = append(fixes, "boot with the unified cgroup v2 hierarchy (systemd.unified_cgroup_hierarchy=1) and delegate a subtree to warden's service (systemd: Delegate=yes)")
 	}
 	if len(ev) == 0 {
 		return pass()
 	}
-	return fail("", "enable the missing kernel features (kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0, lsm=landlock on the kernel command line, a delegated cgroup v2 subtree); `warden sandbox check` shows the layers", ev...)
+	return fail("", strings.Join(fixes, "; ")+"; `warden sandbox check` shows the layers", ev...)
 }
 
 func checkRoot(_ context.Context, e *env) outcome {
