@@ -338,6 +338,8 @@ func deepBind(_ context.Context, e *env) outcome {
 	}
 	host, _ := listenHost(e.listen())
 	wantLoopback := config.IsLoopbackHost(host)
+	want := net.ParseIP(strings.Trim(host, "[]"))
+	anyAddr := host == "" || (want != nil && want.IsUnspecified())
 	var ev []string
 	seen := false
 	for _, l := range ls {
@@ -345,7 +347,15 @@ func deepBind(_ context.Context, e *env) outcome {
 			continue
 		}
 		seen = true
-		if wantLoopback && !l.ip.IsLoopback() {
+		var wrong bool
+		switch {
+		case anyAddr:
+		case wantLoopback:
+			wrong = !l.ip.IsLoopback()
+		case want != nil:
+			wrong = !l.ip.Equal(want)
+		}
+		if wrong {
 			ev = append(ev, fmt.Sprintf("a socket listens on %s though gateway.listen is %s", net.JoinHostPort(l.ip.String(), strconv.Itoa(port)), e.listen()))
 		}
 	}

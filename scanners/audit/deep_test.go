@@ -95,3 +95,31 @@ func TestDeepProbes(t *testing.T) {
 		t.Errorf("closed gateway: %v", err)
 	}
 }
+
+// A gateway configured for one address must not listen on every one.
+func TestDeepBindSpecificAddress(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	for table, want := range map[string]Status{
+		fmt.Sprintf("   0: 0302010A:%04X 00000000:0000 0A\n", port): Pass, // 10.1.2.3
+		fmt.Sprintf("   0: 00000000:%04X 00000000:0000 0A\n", port): Fail, // 0.0.0.0
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "tcp"), []byte("header\n"+table), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l := config.FromDefaults()
+		l.Config.Gateway.Listen = fmt.Sprintf("10.1.2.3:%d", port)
+		rep, err := Run(context.Background(), Options{Config: l, Deep: &DeepOptions{URL: srv.URL, Timeout: time.Second, ProcNet: dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Results {
+			if r.ID == "deep.bind" && r.Status != want {
+				t.Errorf("%q: deep.bind %s %v, want %s", table, r.Status, r.Evidence, want)
+			}
+		}
+	}
+}
