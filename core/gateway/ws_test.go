@@ -261,7 +261,7 @@ func TestWebSocketIdleTimeout(t *testing.T) {
 		o.WS.PingInterval, o.WS.IdleTimeout, o.WS.SweepInterval = 100*time.Millisecond, time.Second, 50*time.Millisecond
 	}})
 	tok := e.token("agent", auth.RoleAgent)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// A reading client answers pings and stays.
 	live, _, err := e.dial(ctx, "/ws", bearer(tok))
@@ -277,7 +277,18 @@ func TestWebSocketIdleTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dead.CloseNow()
+	// Both connections are registered first (the upgrade returns before
+	// the server has recorded the connection).
 	deadline := time.Now().Add(5 * time.Second)
+	for e.srv.hub.count() != 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := e.srv.hub.count(); n != 2 {
+		t.Fatalf("%d connections registered, want 2", n)
+	}
+	// Idle after 1 s; the close handshake then waits up to 5 s for a
+	// close frame the silent client never sends.
+	deadline = time.Now().Add(15 * time.Second)
 	for e.srv.hub.count() != 1 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
