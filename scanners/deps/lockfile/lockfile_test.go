@@ -12,7 +12,7 @@ import (
 )
 
 // write puts content in dir/name and returns the path.
-func write(t *testing.T, dir, name, content string) string {
+func write(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -592,5 +592,25 @@ func TestFind(t *testing.T) {
 	}
 	if _, err := Find(filepath.Join(dir, "README.md"), false); !errors.Is(err, ErrUnknownFormat) {
 		t.Errorf("README.md: %v", err)
+	}
+}
+
+// BenchmarkPackageLock parses a package-lock.json of 5,000 entries, the
+// size of a large web application's.
+func BenchmarkPackageLock(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": {\"dependencies\": {\"pkg-0\": \"1\"}}")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&sb, ",\n    \"node_modules/pkg-%d\": {\n      \"version\": \"1.%d.0\",\n      \"resolved\": \"https://registry.example/pkg-%d/-/pkg-%d-1.%d.0.tgz\",\n      \"integrity\": \"sha512-%064d\",\n      \"dependencies\": {\"pkg-%d\": \"^1.0.0\"}\n    }", i, i, i, i, i, i, (i+1)%5000)
+	}
+	sb.WriteString("\n  }\n}\n")
+	p := write(b, b.TempDir(), "package-lock.json", sb.String())
+	b.SetBytes(int64(sb.Len()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pkgs, err := Parse(context.Background(), p)
+		if err != nil || len(pkgs) != 5000 {
+			b.Fatal(err, len(pkgs))
+		}
 	}
 }
