@@ -43,6 +43,7 @@ func newApp(env Env) *cli.App {
 			w.tlsCommand(),
 			w.sandboxCommand(),
 			w.releaseNotesCommand(),
+			w.reportCommand(),
 			w.versionCommand(),
 		},
 	}

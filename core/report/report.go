@@ -337,7 +337,7 @@ func auditEvidence(in Input, r *Report) []Evidence {
 		switch {
 		case x.Status == audit.Pass:
 			e.Status = EvPass
-			e.Details = []string{"check passed"}
+			e.Details = []string{"passed: the check found no such problem"}
 		case x.Status == audit.Skipped:
 			e.Status = EvInfo
 			e.Details = []string{"not run: " + x.Reason}
