@@ -3,11 +3,14 @@ package commands
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 const goldenRecords = `{"id":"GHSA-35jh-r3h4-6jhm","modified":"2024-01-01T00:00:00Z","aliases":["CVE-2021-23337"],"summary":"Command Injection in lodash",
@@ -99,4 +102,50 @@ func testdataDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// The deps SARIF (the golden file TestDepsScanGolden keeps equal to the
+// output) validates against the SARIF 2.1.0 schema, and every result
+// points at a lockfile line.
+func TestDepsSARIFSchema(t *testing.T) {
+	sch, err := jsonschema.NewCompiler().Compile(filepath.Join(pkgDir, "testdata", "audit", "sarif-2.1.0-rtm.5.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(pkgDir, "testdata", "deps", "scan.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Fatalf("SARIF does not validate: %v", err)
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
+						Region           struct{ StartLine int } `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(doc, &log); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Runs) != 1 || len(log.Runs[0].Results) != 2 {
+		t.Fatalf("want one run with two results: %s", doc)
+	}
+	for _, r := range log.Runs[0].Results {
+		loc := r.Locations[0].PhysicalLocation
+		if loc.ArtifactLocation.URI != "app/package-lock.json" || loc.Region.StartLine < 5 {
+			t.Errorf("%s: location %+v", r.RuleID, loc)
+		}
+	}
 }
