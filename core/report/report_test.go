@@ -2,6 +2,8 @@ package report
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +242,23 @@ func TestCountEvents(t *testing.T) {
 	}
 	if len(daily) != 5 || daily[2].Count != 4 || daily[3].Count != 4 || daily[4].Count != 1 || daily[0].Count != 0 {
 		t.Errorf("daily %+v", daily)
+	}
+}
+
+// docs/report.md lists every control and the mapping as controls.go has it.
+func TestDocsListCatalogue(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Controls {
+		if !strings.Contains(string(doc), "| "+c.ID+" | "+c.Title+" |") {
+			t.Errorf("docs/report.md does not list control %s %s", c.ID, c.Title)
+		}
+	}
+	for id, ctrls := range Mapping {
+		if row := "| `" + id + "` | " + strings.Join(ctrls, ", ") + " |"; !strings.Contains(string(doc), row) {
+			t.Errorf("docs/report.md lacks the mapping row %s", row)
+		}
 	}
 }
