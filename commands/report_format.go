@@ -257,7 +257,7 @@ func scoreSVG(a *report.AuditSummary) template.HTML {
 	circ := 2 * math.Pi * radius
 	dash := circ * float64(a.Score) / 100
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg role="img" aria-label="audit score %d of 100" viewBox="0 0 240 140" width="240" height="140">`, a.Score)
+	fmt.Fprintf(&b, `<svg role="img" aria-label="audit score %d of 100" viewBox="0 0 300 140" width="300" height="140">`, a.Score)
 	fmt.Fprintf(&b, `<circle cx="70" cy="70" r="%.0f" fill="none" stroke="#eaeef2" stroke-width="14"/>`, radius)
 	fmt.Fprintf(&b, `<circle cx="70" cy="70" r="%.0f" fill="none" stroke="%s" stroke-width="14" stroke-dasharray="%.2f %.2f" transform="rotate(-90 70 70)"/>`, radius, colour, dash, circ)
 	fmt.Fprintf(&b, `<text x="70" y="78" text-anchor="middle" font-size="28" font-weight="700">%d</text>`, a.Score)
