@@ -16,6 +16,7 @@ import (
 	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/auth"
 	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/report"
 	"github.com/warden-sec/warden/core/sandbox"
 	"github.com/warden-sec/warden/core/secrets"
 	"github.com/warden-sec/warden/core/statedir"
@@ -387,4 +388,40 @@ func listDir(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+func TestParsePeriod(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "12w": 84 * 24 * time.Hour, "720h": 720 * time.Hour, "1d": 24 * time.Hour} {
+		if got, err := parsePeriod(in); err != nil || got != want {
+			t.Errorf("parsePeriod(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0d", "-3d", "xd", "soon", "0s"} {
+		if _, err := parsePeriod(in); err == nil {
+			t.Errorf("parsePeriod(%q) accepted", in)
+		}
+	}
+}
+
+// The integrity block survives each format's escaping and is found again.
+func TestIntegrityRoundTrip(t *testing.T) {
+	r, err := report.Build(report.Input{Now: reportNow, Period: 24 * time.Hour, ConfigFile: `/etc/a "b" <c>.yaml`, ConfigHash: "c0ffee",
+		Log: report.LogSummary{Present: true, Verified: true, HeadSeq: 42, HeadHash: "abc123"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"html", "markdown", "json"} {
+		data, err := renderReport(format, r, "v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := extractIntegrity(data)
+		if err != nil || got != r.Integrity {
+			t.Errorf("%s: %+v, %v; want %+v", format, got, err, r.Integrity)
+		}
+	}
+	data, _ := renderReport("csv", r, "v1")
+	if _, err := extractIntegrity(data); err == nil {
+		t.Error("CSV has no integrity block, yet one was found")
+	}
 }
