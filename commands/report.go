@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -132,11 +133,15 @@ func (w *wiring) report(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := w.buildReport(c, o)
+	st, err := w.collectReport(c, o)
 	if err != nil {
 		return err
 	}
-	data, err := renderReport(o.format, rep, w.env.Build.Version)
+	rep, err := report.Build(st.in)
+	if err != nil {
+		return err
+	}
+	data, err := renderSealed(o.format, rep, w.env.Build.Version, st.auditKey)
 	if err != nil {
 		return err
 	}
@@ -255,12 +260,36 @@ func (w *wiring) collectReport(c *cli.Context, o *reportOptions) (*reportState, 
 	return st, nil
 }
 
-func (w *wiring) buildReport(c *cli.Context, o *reportOptions) (*report.Report, error) {
-	st, err := w.collectReport(c, o)
+// renderSealed renders the report and, when the state has an audit key
+// and the format carries an integrity block, seals it with its MAC.
+func renderSealed(format string, rep *report.Report, version string, key []byte) ([]byte, error) {
+	if key == nil || format == "csv" {
+		return renderReport(format, rep, version)
+	}
+	rep.Integrity.ReportMAC = report.MACPlaceholder
+	data, err := renderReport(format, rep, version)
 	if err != nil {
 		return nil, err
 	}
-	return report.Build(st.in)
+	rep.Integrity.ReportMAC = report.MAC(key, data)
+	return bytes.ReplaceAll(data, []byte(report.MACPlaceholder), []byte(rep.Integrity.ReportMAC)), nil
+}
+
+// checkMAC reports what is wrong with a report's MAC ("" when it holds).
+func checkMAC(data []byte, want report.Integrity, key []byte) string {
+	switch {
+	case want.ReportMAC == "" && key == nil:
+		return ""
+	case want.ReportMAC == "":
+		return "the report carries no MAC, though the state has an audit key: it was not written by warden report here"
+	case key == nil:
+		return "the report carries a MAC but the state has no audit key to check it with"
+	}
+	doc := bytes.ReplaceAll(data, []byte(want.ReportMAC), []byte(report.MACPlaceholder))
+	if !hmac.Equal([]byte(report.MAC(key, doc)), []byte(want.ReportMAC)) {
+		return "the report's MAC does not match: the file was edited after warden report wrote it"
+	}
+	return ""
 }
 
 type emptyLog struct{}
@@ -445,6 +474,9 @@ func (w *wiring) reportVerify(c *cli.Context) error {
 	}
 	got := rep.Integrity
 	var diffs []string
+	if d := checkMAC(data, want, st.auditKey); d != "" {
+		diffs = append(diffs, d)
+	}
 	if got.AuditHeadSeq != want.AuditHeadSeq || got.AuditHeadHash != want.AuditHeadHash {
 		diffs = append(diffs, fmt.Sprintf("audit log head: report has seq %d %s, the log now has seq %d %s",
 			want.AuditHeadSeq, short(want.AuditHeadHash), got.AuditHeadSeq, short(got.AuditHeadHash)))
@@ -461,8 +493,12 @@ func (w *wiring) reportVerify(c *cli.Context) error {
 		}
 		return gateFailed(errors.New("the report does not match the current state"))
 	}
-	fmt.Fprintf(w.env.Stdout, "%s matches the current state: audit log head seq %d, config %s, findings %s\n",
-		file, got.AuditHeadSeq, short(got.ConfigHash), short(got.FindingsHash))
+	sealed := "no MAC (no audit key)"
+	if want.ReportMAC != "" {
+		sealed = "MAC verified"
+	}
+	fmt.Fprintf(w.env.Stdout, "%s matches the current state: audit log head seq %d, config %s, findings %s, %s\n",
+		file, got.AuditHeadSeq, short(got.ConfigHash), short(got.FindingsHash), sealed)
 	return nil
 }
 

@@ -425,3 +425,36 @@ func TestIntegrityRoundTrip(t *testing.T) {
 		t.Error("CSV has no integrity block, yet one was found")
 	}
 }
+
+// A sealed report verifies under its key and fails after any edit or
+// under another key.
+func TestReportMAC(t *testing.T) {
+	key, other := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	for _, format := range []string{"html", "markdown", "json"} {
+		r, err := report.Build(report.Input{Now: reportNow, Period: 24 * time.Hour, Log: report.LogSummary{Present: true, HeadSeq: 7, HeadHash: "ab"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := renderSealed(format, r, "v1", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := extractIntegrity(data)
+		if err != nil || len(in.ReportMAC) != 64 || bytes.Contains(data, []byte(report.MACPlaceholder)) {
+			t.Fatalf("%s: integrity %+v, %v", format, in, err)
+		}
+		if d := checkMAC(data, in, key); d != "" {
+			t.Errorf("%s: untouched report: %s", format, d)
+		}
+		if d := checkMAC(data, in, other); !strings.Contains(d, "does not match") {
+			t.Errorf("%s: another key: %q", format, d)
+		}
+		edited := bytes.Replace(data, []byte("MANUAL"), []byte("PASS"), 1)
+		if d := checkMAC(edited, in, key); !strings.Contains(d, "does not match") {
+			t.Errorf("%s: edited report: %q", format, d)
+		}
+		if d := checkMAC(data, in, nil); !strings.Contains(d, "no audit key") {
+			t.Errorf("%s: no key: %q", format, d)
+		}
+	}
+}

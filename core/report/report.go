@@ -7,6 +7,7 @@
 package report
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -129,6 +130,11 @@ type Integrity struct {
 	ConfigFile    string `json:"configFile"`
 	ConfigHash    string `json:"configHash"`
 	FindingsHash  string `json:"findingsHash"`
+	// ReportMAC is an HMAC-SHA256 of the whole report, keyed by the audit
+	// log's key, over the document with this field set to
+	// MACPlaceholder: an edit anywhere in the report breaks it, and only
+	// someone holding the state's secret store can make a new one.
+	ReportMAC string `json:"reportMac,omitempty"`
 }
 
 // Summary counts controls by status.
@@ -304,6 +310,17 @@ func FindingsHash(rep *audit.Report) string {
 	}
 	sort.Strings(lines)
 	return HashBytes([]byte(strings.Join(lines, "")))
+}
+
+// MACPlaceholder stands for the report's MAC while the MAC is computed.
+const MACPlaceholder = "warden-report-mac-pending"
+
+// MAC is the hex HMAC-SHA256 of a rendered report, keyed by key.
+func MAC(key, doc []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("warden report v1\x00"))
+	m.Write(doc)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // HashBytes is the hex SHA-256 of data.
