@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/auditlog"
@@ -54,6 +56,7 @@ func (w *wiring) reportCommand() *cli.Command {
 			&cli.BoolFlag{Name: "fail-on-fail", Usage: "exit 1 when a control FAILs (after writing the report)", EnvVars: []string{"WARDEN_REPORT_FAIL_ON_FAIL"}},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print a summary on stderr", EnvVars: []string{"WARDEN_REPORT_VERBOSE"}},
 			&cli.StringFlag{Name: "deps-json", TakesFile: true, Usage: "evidence from `FILE`, the output of `warden deps scan --format json`", EnvVars: []string{"WARDEN_REPORT_DEPS_JSON"}},
+			&cli.StringFlag{Name: "waivers", TakesFile: true, Usage: "accept FAILing or MANUAL controls listed in `FILE` (YAML: control, reason, expires)", EnvVars: []string{"WARDEN_REPORT_WAIVERS"}},
 			&cli.StringFlag{Name: "release-notes-json", TakesFile: true, Usage: "evidence from `FILE`, the output of `warden release-notes --format json`", EnvVars: []string{"WARDEN_REPORT_RELEASE_NOTES_JSON"}},
 		},
 		Action: w.report,
@@ -71,6 +74,7 @@ type reportOptions struct {
 	verbose      bool
 	depsJSON     string
 	releaseNotes string
+	waivers      string
 }
 
 func (w *wiring) reportOptions(c *cli.Context) (*reportOptions, error) {
@@ -79,7 +83,8 @@ func (w *wiring) reportOptions(c *cli.Context) (*reportOptions, error) {
 		return nil, err
 	}
 	o := &reportOptions{framework: c.String("framework"), format: f, output: c.String("output"), redact: c.Bool("redact"),
-		failOnFail: c.Bool("fail-on-fail"), verbose: c.Bool("verbose"), depsJSON: c.String("deps-json"), releaseNotes: c.String("release-notes-json")}
+		failOnFail: c.Bool("fail-on-fail"), verbose: c.Bool("verbose"), depsJSON: c.String("deps-json"), releaseNotes: c.String("release-notes-json"),
+		waivers: c.String("waivers")}
 	switch o.framework {
 	case "soc2", "iso27001", "all":
 	default:
@@ -254,6 +259,11 @@ func (w *wiring) collectReport(c *cli.Context, o *reportOptions) (*reportState, 
 	}
 	if o.releaseNotes != "" {
 		if in.ReleaseNotes, err = readReleaseNotes(o.releaseNotes); err != nil {
+			return nil, err
+		}
+	}
+	if o.waivers != "" {
+		if in.Waivers, err = readWaivers(o.waivers); err != nil {
 			return nil, err
 		}
 	}
@@ -447,6 +457,49 @@ func readReleaseNotes(path string) (*report.ReleaseNotes, error) {
 		n.Changes += len(s.Entries)
 	}
 	return n, nil
+}
+
+// readWaivers reads a waivers file:
+//
+//	waivers:
+//	  - control: CC9.2
+//	    reason: vendor assurance reports on file, reviewed 2026-10
+//	    expires: 2027-03-31
+//
+// Every field is required; an unknown key or control is an error.
+func readWaivers(path string) ([]report.ControlWaiver, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, inputError(fmt.Errorf("--waivers: %w", err), "")
+	}
+	var doc struct {
+		Waivers []struct {
+			Control string `yaml:"control"`
+			Reason  string `yaml:"reason"`
+			Expires string `yaml:"expires"`
+		} `yaml:"waivers"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, inputError(fmt.Errorf("--waivers %s: %v", path, err), "see docs/report.md for the format")
+	}
+	var out []report.ControlWaiver
+	for i, w := range doc.Waivers {
+		where := fmt.Sprintf("--waivers %s: waivers[%d]", path, i)
+		if _, ok := report.LookupControl(w.Control); !ok {
+			return nil, inputError(fmt.Errorf("%s: unknown control %q", where, w.Control), "the controls are listed in docs/report.md")
+		}
+		if strings.TrimSpace(w.Reason) == "" {
+			return nil, inputError(fmt.Errorf("%s (%s): a reason is required", where, w.Control), "")
+		}
+		exp, err := time.Parse(time.DateOnly, w.Expires)
+		if err != nil {
+			return nil, inputError(fmt.Errorf("%s (%s): expires %q is not a date such as 2027-03-31", where, w.Control, w.Expires), "every waiver lapses; renew it after a review")
+		}
+		out = append(out, report.ControlWaiver{Control: w.Control, Reason: w.Reason, Expires: exp})
+	}
+	return out, nil
 }
 
 // reportVerify re-checks a report's integrity block against the state.

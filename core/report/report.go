@@ -213,8 +213,47 @@ type Input struct {
 	ReleaseNotes *ReleaseNotes
 	Playbooks    []string
 
+	// Waivers accept a control's failure or lack of evidence for a while.
+	Waivers []ControlWaiver
+
 	// Pseudonym, when set, replaces every username (--redact).
 	Pseudonym func(string) string
+}
+
+// ControlWaiver accepts a control that FAILs or is MANUAL, with the reason
+// and the day it lapses (in the style of InSpec waivers).
+type ControlWaiver struct {
+	Control string
+	Reason  string
+	Expires time.Time // the waiver holds through this day (UTC)
+}
+
+// EvWaiver is the id of a waiver's evidence.
+const EvWaiver = "waiver"
+
+// applyWaivers turns a FAIL or MANUAL control into EXCEPTION while one of
+// its waivers holds; a lapsed or unneeded waiver is listed as context.
+func applyWaivers(cr *ControlResult, waivers []ControlWaiver, now time.Time) {
+	for _, w := range waivers {
+		if w.Control != cr.ID {
+			continue
+		}
+		exp := w.Expires.UTC().Format(time.DateOnly)
+		e := Evidence{ID: EvWaiver, Kind: "waiver", Title: "waiver", Exception: &Waiver{Reason: w.Reason, Expires: exp}}
+		switch {
+		case now.UTC().Format(time.DateOnly) > exp:
+			e.Status = EvInfo
+			e.Details = []string{"lapsed on " + exp + ": " + w.Reason}
+		case cr.Status == Pass || cr.Status == Exception:
+			e.Status = EvInfo
+			e.Details = []string{"not needed: the control does not fail"}
+		default:
+			e.Status = EvException
+			e.Details = []string{fmt.Sprintf("accepts %s until %s: %s", cr.Status, exp, w.Reason)}
+			cr.Status = Exception
+		}
+		cr.Evidence = append(cr.Evidence, e)
+	}
 }
 
 // Build rolls the evidence up to the framework's controls.
@@ -268,6 +307,7 @@ func Build(in Input) (*Report, error) {
 			cr.Evidence = []Evidence{}
 		}
 		cr.Status = rollUp(cr.Evidence)
+		applyWaivers(&cr, in.Waivers, in.Now)
 		r.Controls = append(r.Controls, cr)
 		r.Summary.Controls++
 		r.Summary.ByStatus[cr.Status]++

@@ -262,3 +262,38 @@ func TestDocsListCatalogue(t *testing.T) {
 		}
 	}
 }
+
+func TestWaivers(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	rep, err := Build(Input{Now: now, Period: 24 * time.Hour, Config: config.FromDefaults().Config,
+		Secrets: SecretsStatus{Exists: true},
+		Audit:   &audit.Report{Results: []audit.Result{{ID: "gateway.rate_limit", Severity: audit.High, Status: audit.Fail}}},
+		Waivers: []ControlWaiver{
+			{Control: "CC9.2", Reason: "vendor reports on file", Expires: day("2026-11-22")}, // holds through today
+			{Control: "A.8.5", Reason: "limiter replaced by the proxy's", Expires: day("2027-01-31")},
+			{Control: "CC6.7", Reason: "old", Expires: day("2026-11-21")},                 // lapsed; CC6.7 passes anyway
+			{Control: "CC8.1", Reason: "old release process", Expires: day("2026-11-01")}, // lapsed: stays MANUAL
+			{Control: "A.8.24", Reason: "not needed", Expires: day("2027-01-01")},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"CC9.2": Exception, "A.8.5": Exception, "CC8.1": Manual, "A.8.24": Pass}
+	for _, c := range rep.Controls {
+		w, ok := want[c.ID]
+		if !ok {
+			continue
+		}
+		if c.Status != w {
+			t.Errorf("%s: %s, want %s", c.ID, c.Status, w)
+		}
+		last := c.Evidence[len(c.Evidence)-1]
+		if last.ID != EvWaiver || last.Exception == nil {
+			t.Errorf("%s: the waiver is not listed: %+v", c.ID, last)
+		}
+	}
+	if rep.Summary.ByStatus[Exception] != 2 {
+		t.Errorf("summary counts %d exceptions, want 2", rep.Summary.ByStatus[Exception])
+	}
+}
