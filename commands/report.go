@@ -406,9 +406,7 @@ func readDepsScan(path string) (*report.DepsScan, error) {
 			newest = db.ImportedAt
 		}
 	}
-	if !newest.IsZero() {
-		d.Scanned = "against advisories imported " + newest.UTC().Format(time.RFC3339)
-	}
+	d.Imported = newest
 	return d, nil
 }
 

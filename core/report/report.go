@@ -168,10 +168,16 @@ type SecretsStatus struct {
 	Err        error
 }
 
+// MaxAdvisoryAge is how old a scan's advisories may be for the scan to
+// count as evidence (the age at which `warden deps scan` warns).
+const MaxAdvisoryAge = 7 * 24 * time.Hour
+
 // DepsScan is the part of a `warden deps scan --format json` the report uses.
 type DepsScan struct {
-	Source   string
-	Scanned  string         // when, if the document says
+	Source string
+	// Imported is when the newest advisory database the scan used was
+	// imported (zero when the document does not say).
+	Imported time.Time
 	Packages int            // packages scanned
 	Findings map[string]int // by severity
 	Total    int
@@ -630,8 +636,14 @@ func depsEvidence(in Input) Evidence {
 		return e
 	}
 	e.Details = []string{fmt.Sprintf("%s: %d packages, %d findings", d.Source, d.Packages, d.Total)}
-	if d.Scanned != "" {
-		e.Details = append(e.Details, "scanned "+d.Scanned)
+	stale := false
+	if !d.Imported.IsZero() {
+		age := in.Now.Sub(d.Imported)
+		e.Details = append(e.Details, "advisories imported "+d.Imported.UTC().Format(time.RFC3339))
+		if stale = age > MaxAdvisoryAge; stale {
+			e.Details = append(e.Details, fmt.Sprintf("stale evidence: the advisories were %d days old at the report; run `warden deps db update` and scan again",
+				int(age/(24*time.Hour))))
+		}
 	}
 	var sev []string
 	for _, s := range []string{"critical", "high", "medium", "low", "unknown"} {
@@ -643,7 +655,7 @@ func depsEvidence(in Input) Evidence {
 		e.Details = append(e.Details, "by severity: "+strings.Join(sev, ", "))
 	}
 	e.Status = EvPass
-	if d.Findings["critical"]+d.Findings["high"] > 0 {
+	if stale || d.Findings["critical"]+d.Findings["high"] > 0 {
 		e.Status = EvFail
 	}
 	return e

@@ -297,3 +297,24 @@ func TestWaivers(t *testing.T) {
 		t.Errorf("summary counts %d exceptions, want 2", rep.Summary.ByStatus[Exception])
 	}
 }
+
+// A dependency scan passes without critical or high findings, and only
+// while its advisories are fresh.
+func TestDepsEvidenceFreshness(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		imported time.Time
+		findings map[string]int
+		want     string
+	}{
+		{now.AddDate(0, 0, -2), map[string]int{"medium": 3}, EvPass},
+		{now.AddDate(0, 0, -2), map[string]int{"high": 1}, EvFail},
+		{now.AddDate(0, 0, -8), map[string]int{}, EvFail},
+		{time.Time{}, map[string]int{}, EvPass},
+	} {
+		e := depsEvidence(Input{Now: now, Deps: &DepsScan{Source: "deps.json", Imported: c.imported, Findings: c.findings}})
+		if e.Status != c.want {
+			t.Errorf("imported %v, findings %v: %s, want %s (%v)", c.imported, c.findings, e.Status, c.want, e.Details)
+		}
+	}
+}
