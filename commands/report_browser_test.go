@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -179,13 +180,29 @@ func TestReportHTMLInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Print media: the print styles apply (no page padding, the three
+	// charts side by side) and the status colours are kept.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	eval(`window.scrollTo(0, 0)`)
+	padding := eval(`getComputedStyle(document.body).paddingTop`)
+	columns := eval(`getComputedStyle(document.querySelector('section.cards')).gridTemplateColumns.split(' ').length`)
+	adjust := eval(`getComputedStyle(document.querySelector('.badge')).printColorAdjust`)
+	if padding != "0px" || columns != 3.0 || adjust != "exact" {
+		t.Errorf("print styles: body padding %v, %v chart columns, print-color-adjust %v", padding, columns, adjust)
+	}
+	printed, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	yes := true
 	res, err := chromedp.Call(ctx, page.PrintToPDF, page.PrintToPDFParams{PrintBackground: &yes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pdf := res.Data
-	for name, data := range map[string][]byte{"report.png": png, "report-top.png": top.Data, "report-evidence.png": evidence.Data, "report.pdf": pdf} {
+	for name, data := range map[string][]byte{"report.png": png, "report-top.png": top.Data, "report-evidence.png": evidence.Data, "report-print.png": printed.Data, "report.pdf": pdf} {
 		out := filepath.Join(t.ArtifactDir(), name)
 		if err := os.WriteFile(out, data, 0o644); err != nil {
 			t.Fatal(err)
