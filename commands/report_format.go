@@ -191,11 +191,12 @@ func reportMarkdown(r *report.Report, version string) ([]byte, error) {
 		p("| `%s` | %s |\n", s.Name, mdEscape(s.Value))
 	}
 	p("\n## Integrity\n\n`warden report verify FILE` re-checks these values against the current state.\n\n")
-	p("- audit log head: seq %d `%s`\n- config: %s sha256 `%s`\n- findings: sha256 `%s`\n\n", r.Integrity.AuditHeadSeq, r.Integrity.AuditHeadHash,
+	p("- audit log head: seq %d `%s`\n- config: %s sha256 `%s`\n- findings: sha256 `%s`\n", r.Integrity.AuditHeadSeq, r.Integrity.AuditHeadHash,
 		orDash(r.Integrity.ConfigFile), r.Integrity.ConfigHash, r.Integrity.FindingsHash)
 	if r.Integrity.ReportMAC != "" {
-		p("- report MAC (HMAC-SHA256 under the audit log's key): `%s`\n\n", r.Integrity.ReportMAC)
+		p("- report MAC (HMAC-SHA256 under the audit log's key): `%s`\n", r.Integrity.ReportMAC)
 	}
+	p("\n")
 	p("```\n%s%s\n```\n", integrityMarker, integrityJSON(r))
 	return []byte(b.String()), nil
 }
