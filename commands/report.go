@@ -78,19 +78,29 @@ type reportOptions struct {
 }
 
 func (w *wiring) reportOptions(c *cli.Context) (*reportOptions, error) {
-	f, err := format(c, "html", "markdown", "json", "csv")
-	if err != nil {
-		return nil, err
+	f := "html" // an empty WARDEN_REPORT_FORMAT keeps the default
+	if c.String("format") != "" {
+		var err error
+		if f, err = format(c, "html", "markdown", "json", "csv"); err != nil {
+			return nil, err
+		}
 	}
 	o := &reportOptions{framework: c.String("framework"), format: f, output: c.String("output"), redact: c.Bool("redact"),
 		failOnFail: c.Bool("fail-on-fail"), verbose: c.Bool("verbose"), depsJSON: c.String("deps-json"), releaseNotes: c.String("release-notes-json"),
 		waivers: c.String("waivers")}
 	switch o.framework {
+	case "":
+		o.framework = "all"
 	case "soc2", "iso27001", "all":
 	default:
 		return nil, usageErrorf("--framework %q is not one of soc2, iso27001, all", o.framework)
 	}
-	if o.period, err = parsePeriod(c.String("period")); err != nil {
+	period := c.String("period")
+	if period == "" {
+		period = "90d"
+	}
+	var err error
+	if o.period, err = parsePeriod(period); err != nil {
 		return nil, usageErrorf("--period %q: %v", c.String("period"), err)
 	}
 	return o, nil
