@@ -40,10 +40,12 @@ func (w *wiring) reportCommand() *cli.Command {
 		Description: "warden report collects evidence (audit findings and score, the audit log's chain and events over\n" +
 			"--period, users and stale accounts, policies in force, secrets at rest, TLS, and with --deps-json\n" +
 			"and --release-notes-json the last dependency scan and release notes), rolls it up per control to\n" +
-			"PASS, FAIL, EXCEPTION (a suppression with reason and expiry) or MANUAL, and writes one file.\n" +
+			"PASS, FAIL, EXCEPTION (a suppression or a --waivers entry, with reason and expiry) or MANUAL,\n" +
+			"and writes one file (docs/report.md).\n" +
 			"It changes nothing in the state dir and records nothing in the audit log.\n\n" +
 			"warden report verify FILE    re-checks a report's integrity block (audit log head, config and\n" +
-			"                             findings hashes) against the current state; exit 1 when it differs\n" +
+			"                             findings hashes, the report's MAC) against the current state;\n" +
+			"                             exit 1 when it differs\n" +
 			"warden report playbook       lists the incident response playbooks\n" +
 			"warden report playbook NAME  prints one (Markdown)\n\n" +
 			"Exit codes: 0 ok, 1 --fail-on-fail and a control FAILs, or verify found a difference, 2 bad input.",
