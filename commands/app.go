@@ -61,12 +61,15 @@ func finish(c *cli.Command, parent string) {
 		return &exitError{code: ExitInput, err: err, hint: fmt.Sprintf("run `%s --help` for usage", full)}
 	}
 	if len(c.Subcommands) > 0 {
-		c.Action = groupAction
 		c.HideHelpCommand = true
 		for _, s := range c.Subcommands {
 			finish(s, full)
 		}
-		return
+		if c.Action == nil {
+			c.Action = groupAction
+			return
+		}
+		// A command with an action of its own and subcommands (report).
 	}
 	c.Flags = append(c.Flags, globalFlags()...)
 }

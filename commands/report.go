@@ -36,7 +36,6 @@ func (w *wiring) reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
 		Usage:     "compliance evidence for SOC 2 and ISO 27001 from the live state (HTML, Markdown, JSON, CSV); verify it; incident playbooks",
-		ArgsUsage: "[verify FILE | playbook [NAME]]",
 		Description: "warden report collects evidence (audit findings and score, the audit log's chain and events over\n" +
 			"--period, users and stale accounts, policies in force, secrets at rest, TLS, and with --deps-json\n" +
 			"and --release-notes-json the last dependency scan and release notes), rolls it up per control to\n" +
@@ -62,6 +61,21 @@ func (w *wiring) reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "release-notes-json", TakesFile: true, Usage: "evidence from `FILE`, the output of `warden release-notes --format json`", EnvVars: []string{"WARDEN_REPORT_RELEASE_NOTES_JSON"}},
 		},
 		Action: w.report,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "verify",
+				Usage:     "re-check a report's integrity block against the current state; exit 1 when it differs",
+				ArgsUsage: "FILE",
+				Action:    w.reportVerify,
+			},
+			{
+				Name:      "playbook",
+				Aliases:   []string{"playbooks"},
+				Usage:     "list the incident response playbooks, or print one (Markdown)",
+				ArgsUsage: "[NAME]",
+				Action:    w.reportPlaybook,
+			},
+		},
 	}
 }
 
@@ -137,12 +151,6 @@ func parsePeriod(s string) (time.Duration, error) {
 }
 
 func (w *wiring) report(c *cli.Context) error {
-	switch c.Args().First() {
-	case "verify":
-		return w.reportVerify(c)
-	case "playbook", "playbooks":
-		return w.reportPlaybook(c)
-	}
 	if err := noArgs(c); err != nil {
 		return inputError(err, "run `warden report --help` for usage")
 	}
@@ -514,10 +522,10 @@ func readWaivers(path string) ([]report.ControlWaiver, error) {
 
 // reportVerify re-checks a report's integrity block against the state.
 func (w *wiring) reportVerify(c *cli.Context) error {
-	if c.NArg() != 2 {
+	if c.NArg() != 1 {
 		return usageErrorf("report verify takes one FILE")
 	}
-	file := c.Args().Get(1)
+	file := c.Args().First()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return inputError(fmt.Errorf("read report: %w", err), "")
@@ -586,16 +594,16 @@ func orDash(s string) string {
 func (w *wiring) reportPlaybook(c *cli.Context) error {
 	names := templates.Playbooks()
 	switch c.NArg() {
-	case 1:
+	case 0:
 		for _, n := range names {
 			title, _ := templates.PlaybookTitle(n)
 			fmt.Fprintf(w.env.Stdout, "%-20s %s\n", n, title)
 		}
 		return nil
-	case 2:
-		text, err := templates.Playbook(c.Args().Get(1))
+	case 1:
+		text, err := templates.Playbook(c.Args().First())
 		if errors.Is(err, fs.ErrNotExist) {
-			return usageErrorf("no playbook %q; the playbooks are %s", c.Args().Get(1), strings.Join(names, ", "))
+			return usageErrorf("no playbook %q; the playbooks are %s", c.Args().First(), strings.Join(names, ", "))
 		}
 		if err != nil {
 			return err
