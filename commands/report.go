@@ -34,8 +34,8 @@ import (
 
 func (w *wiring) reportCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "report",
-		Usage:     "compliance evidence for SOC 2 and ISO 27001 from the live state (HTML, Markdown, JSON, CSV); verify it; incident playbooks",
+		Name:  "report",
+		Usage: "compliance evidence for SOC 2 and ISO 27001 from the live state (HTML, Markdown, JSON, CSV); verify it; incident playbooks",
 		Description: "warden report collects evidence (audit findings and score, the audit log's chain and events over\n" +
 			"--period, users and stale accounts, policies in force, secrets at rest, TLS, and with --deps-json\n" +
 			"and --release-notes-json the last dependency scan and release notes), rolls it up per control to\n" +
