@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,29 +20,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-)
 
-// reportChromium finds Chromium: $WARDEN_CHROMIUM, chromium on PATH, or
-// /usr/bin/chromium. Without one the test fails: scripts/test installs it.
-func reportChromium(t *testing.T) string {
-	t.Helper()
-	var candidates []string
-	if p := os.Getenv("WARDEN_CHROMIUM"); p != "" {
-		candidates = []string{p}
-	} else {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			candidates = append(candidates, p)
-		}
-		candidates = append(candidates, "/usr/bin/chromium")
-	}
-	for _, p := range candidates {
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	t.Fatalf("Chromium not found (tried %s): run scripts/test, which installs it, or set WARDEN_CHROMIUM", strings.Join(candidates, ", "))
-	return ""
-}
+	"github.com/warden-sec/warden/internal/browsertest"
+)
 
 // pageVisit is what loading one file in Chromium showed.
 type pageVisit struct {
@@ -55,38 +34,8 @@ type pageVisit struct {
 // visit opens path in a fresh headless Chromium with network events on.
 func visit(t *testing.T, path string) *pageVisit {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(reportChromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 900),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium-profile")),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	ctx := browsertest.Start(t, 1280, 900)
 	v := &pageVisit{ctx: ctx}
-	start, cancelStart := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancelStart()
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start Chromium: %v", err)
-		}
-	case <-start.Done():
-		t.Fatal("Chromium did not start within 30s")
-	}
 	var mu sync.Mutex
 	if err := chromedp.Listen(ctx, func(ev any) {
 		mu.Lock()

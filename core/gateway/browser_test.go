@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,38 +23,12 @@ import (
 
 	"github.com/warden-sec/warden/core/auth"
 	"github.com/warden-sec/warden/core/auth/totp"
+	"github.com/warden-sec/warden/internal/browsertest"
 )
 
-const (
-	// browserStartTimeout bounds starting Chromium; browserTimeout bounds
-	// each step after that.
-	browserStartTimeout = 30 * time.Second
-	browserTimeout      = 10 * time.Second
-)
-
-// chromiumPath finds Debian's Chromium: $WARDEN_CHROMIUM when set, else
-// chromium on PATH, else /usr/bin/chromium. Without one the test fails:
-// scripts/test installs it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	var candidates []string
-	if p := os.Getenv("WARDEN_CHROMIUM"); p != "" {
-		candidates = []string{p}
-	} else {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			candidates = append(candidates, p)
-		}
-		candidates = append(candidates, "/usr/bin/chromium")
-	}
-	for _, p := range candidates {
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	t.Fatalf("Chromium not found (tried %s): run scripts/test, which installs it, or set WARDEN_CHROMIUM to a Chromium binary",
-		strings.Join(candidates, ", "))
-	return ""
-}
+// browserTimeout bounds each step in the browser (browsertest.Start
+// bounds its start).
+const browserTimeout = 10 * time.Second
 
 // dashBrowser is one Chromium with one tab, a fresh profile, and the console
 // messages of its pages.
@@ -74,45 +47,10 @@ type dashBrowser struct {
 // an uncaught exception or broke the Content-Security-Policy.
 func newBrowser(t *testing.T, e *testEnv) *dashBrowser {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	ctx := browsertest.Start(t, 1280, 800,
 		chromedp.Flag("password-store", "basic"),
-		chromedp.Flag("use-mock-keychain", true),
-		chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium-profile")),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
+		chromedp.Flag("use-mock-keychain", true))
 	b := &dashBrowser{t: t, e: e, ctx: ctx}
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-	})
-
-	// The first Do starts the browser, which lives as long as that call's
-	// context: the start is bounded from outside instead of by a timeout.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start Chromium: %v", err)
-		}
-	case <-time.After(browserStartTimeout):
-		cancelCtx()
-		t.Fatalf("Chromium did not start within %v", browserStartTimeout)
-	}
 
 	msgs := chromedp.Console(ctx)
 	done := make(chan struct{})
@@ -136,7 +74,7 @@ func newBrowser(t *testing.T, e *testEnv) *dashBrowser {
 			}
 		}
 	})
-	t.Cleanup(func() { cancelCtx(); <-done }) // runs first: the console is complete when checked
+	t.Cleanup(func() { _ = chromedp.Cancel(ctx); <-done }) // runs first: the console is complete when checked
 	return b
 }
 
