@@ -734,3 +734,43 @@ func TestUserCacheRejectsReadsOlderThanAWrite(t *testing.T) {
 		t.Fatal("entry outlived sessionTTL")
 	}
 }
+
+// A token's last use is recorded to the minute: the first use writes it,
+// uses within the minute do not write again, a later one does.
+func TestTokenLastUsed(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	tok, _, err := f.svc.CreateToken(ctx, root, "agent", RoleAgent, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastUsed := func() time.Time {
+		t.Helper()
+		ts, err := f.svc.ListTokens(ctx)
+		if err != nil || len(ts) != 1 || ts[0].LastUsed == nil {
+			t.Fatalf("tokens %+v, %v", ts, err)
+		}
+		return *ts[0].LastUsed
+	}
+	use := func() {
+		t.Helper()
+		if _, err := f.svc.AuthenticateToken(ctx, tok, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := f.now
+	use()
+	if got := lastUsed(); !got.Equal(first) {
+		t.Fatalf("last used %v, want %v", got, first)
+	}
+	f.now = f.now.Add(30 * time.Second)
+	use()
+	if got := lastUsed(); !got.Equal(first) {
+		t.Fatalf("rewritten within the minute: %v", got)
+	}
+	f.now = f.now.Add(time.Minute)
+	use()
+	if got := lastUsed(); !got.Equal(f.now) {
+		t.Fatalf("last used %v after a minute, want %v", got, f.now)
+	}
+}

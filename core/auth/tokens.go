@@ -204,11 +204,21 @@ func (s *Service) checkToken(ctx context.Context, token string) (Principal, stri
 	case expires.Valid && !now.Before(time.Unix(0, expires.Int64)):
 		return Principal{}, "expired token", nil
 	}
-	_ = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
-		_, err := tx.ExecContext(ctx, `UPDATE gateway_tokens SET last_used_ns = ? WHERE id = ? AND (last_used_ns IS NULL OR last_used_ns < ?)`,
-			now.UnixNano(), id, now.Add(-time.Minute).UnixNano())
-		return err
-	})
+	// last_used is kept to the minute: a write at most once a minute per
+	// token and process, not one per request.
+	s.touchMu.Lock()
+	due := now.Sub(s.lastTouch["token:"+id]) >= time.Minute
+	if due {
+		s.lastTouch["token:"+id] = now
+	}
+	s.touchMu.Unlock()
+	if due {
+		_ = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
+			_, err := tx.ExecContext(ctx, `UPDATE gateway_tokens SET last_used_ns = ? WHERE id = ? AND (last_used_ns IS NULL OR last_used_ns < ?)`,
+				now.UnixNano(), id, now.Add(-time.Minute).UnixNano())
+			return err
+		})
+	}
 	return Principal{Kind: "token", Name: name, Role: Role(role), TokenID: id}, "", nil
 }
 
