@@ -3,7 +3,7 @@
 package seccomp
 
 // The policy, by syscall name. Names are resolved to numbers through
-// sysnums (allow_amd64.go, allow_arm64.go); a name missing there is a bug
+// sysnums (sysnums_linux.go and the per-architecture files); a name missing there is a bug
 // that Program reports and the tests catch. Syscalls that exist on one
 // architecture only are listed in archAllow and escapeArch.
 
