@@ -111,21 +111,7 @@ func (p *Pool) take(ctx context.Context) (*proc, error) {
 	}
 }
 
-func (p *Pool) matches(spec Spec) bool {
-	s := shapeOf(spec)
-	if ws, err := absPath(s.Workspace); err == nil {
-		s.Workspace = ws
-	}
-	return s == p.shapeAbs()
-}
-
-func (p *Pool) shapeAbs() shape {
-	s := p.shape
-	if ws, err := absPath(s.Workspace); err == nil {
-		s.Workspace = ws
-	}
-	return s
-}
+func (p *Pool) matches(spec Spec) bool { return shapeOf(spec) == p.shape }
 
 // Ready reports how many sandboxes wait, and the last set-up error.
 func (p *Pool) Ready() (int, error) {

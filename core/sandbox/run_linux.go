@@ -47,8 +47,16 @@ type shape struct {
 	Limits        Limits
 }
 
+// shapeOf is the shape of a spec, with the workspace made absolute so
+// that shapes compare equal however the path was written.
 func shapeOf(s Spec) shape {
-	return shape{Workspace: s.Workspace, WorkspaceExec: s.WorkspaceExec, Network: s.Network, Strict: s.Strict, Limits: s.Limits.withDefaults()}
+	ws := s.Workspace
+	if ws != "" {
+		if abs, err := filepath.Abs(ws); err == nil {
+			ws = abs
+		}
+	}
+	return shape{Workspace: ws, WorkspaceExec: s.WorkspaceExec, Network: s.Network, Strict: s.Strict, Limits: s.Limits.withDefaults()}
 }
 
 // proc is a sandbox set up (or being set up) and waiting for its command.
@@ -521,5 +529,3 @@ func handOver(ws string) error {
 		return nil
 	})
 }
-
-func absPath(p string) (string, error) { return filepath.Abs(p) }
