@@ -47,7 +47,7 @@ server=$!
 for _ in $(seq 100); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
 [ -s "$tmp/addr" ] || { cat "$tmp/serve.log" >&2; exit 1; }
 "$tmp/warden" tokens create --name bench --role agent >"$tmp/token"
-"$tmp/helper" exec -addr "$tmp/addr" -token "$tmp/token" -n "$requests" -gap "$gap" -out "$tmp/exec.json"
+"$tmp/helper" exec -addr "$tmp/addr" -token "$tmp/token" -n "$requests" -gap "$gap" -db "$tmp/commit.db" -out "$tmp/exec.json"
 
 echo
 "$tmp/helper" report -hyperfine "$tmp/hyperfine.json" -exec "$tmp/exec.json"

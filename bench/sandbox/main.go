@@ -1,13 +1,18 @@
 // Command sandbox is bench/sandbox.sh's helper: it times POST
 // /api/v1/exec against a running gateway and prints the side-by-side
-// table from hyperfine's JSON and its own.
+// table from hyperfine's JSON and its own. Between the exec requests, at
+// the same pace, it times what no request can go below: an HTTP round
+// trip to the same gateway (GET /healthz), one durable SQLite commit
+// (the store's settings, a file beside -db), and /bin/true started and
+// waited for from Go.
 //
-//	sandbox exec -addr FILE -token FILE [-n 300] [-gap 20ms] -out FILE
+//	sandbox exec -addr FILE -token FILE -db FILE [-n 300] [-gap 20ms] -out FILE
 //	sandbox report -hyperfine FILE -exec FILE
 package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -15,9 +20,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/warden-sec/warden/core/store"
 )
 
 func main() {
@@ -47,6 +55,10 @@ type execResult struct {
 	Times   []float64 `json:"times"`
 	Server  []float64 `json:"serverTimes"` // the command's own duration as the gateway reports it
 	Refused int       `json:"refused"`
+	// The floors, measured in the same run at the same pace.
+	HTTP   []float64 `json:"httpTimes"`   // GET /healthz round trip
+	Commit []float64 `json:"commitTimes"` // one durable SQLite commit
+	Exec   []float64 `json:"execTimes"`   // /bin/true through os/exec
 }
 
 func readTrim(path string) (string, error) {
@@ -62,9 +74,23 @@ func execCmd(args []string) error {
 	gap := fs.Duration("gap", 20*time.Millisecond, "pause between requests (the pool refills meanwhile)")
 	warmup := fs.Int("warmup", 20, "requests not counted")
 	out := fs.String("out", "", "JSON result file")
+	dbPath := fs.String("db", "", "a database file to time commits on (created)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{Path: *dbPath})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Write(ctx, func(ctx context.Context, q store.Queryer) error {
+		_, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS t (b BLOB)`)
+		return err
+	}); err != nil {
+		return err
+	}
+	row := bytes.Repeat([]byte{'x'}, 300) // about an audit entry's size
 	addr, err := readTrim(*addrFile)
 	if err != nil {
 		return err
@@ -107,14 +133,44 @@ func execCmd(args []string) error {
 		if err := json.Unmarshal(b, &r); err != nil || r.ExitCode != 0 || !r.Sandboxed {
 			return fmt.Errorf("exec answered %s", b)
 		}
-		if i >= *warmup {
-			res.Times = append(res.Times, float64(took)/float64(time.Millisecond))
-			res.Server = append(res.Server, r.DurationMS)
+		if i < *warmup {
+			continue
 		}
+		res.Times = append(res.Times, millis(took))
+		res.Server = append(res.Server, r.DurationMS)
+
+		time.Sleep(*gap)
+		start = time.Now()
+		resp, err = client.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		res.HTTP = append(res.HTTP, millis(time.Since(start)))
+
+		time.Sleep(*gap)
+		start = time.Now()
+		if err := db.Write(ctx, func(ctx context.Context, q store.Queryer) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO t (b) VALUES (?)`, row)
+			return err
+		}); err != nil {
+			return err
+		}
+		res.Commit = append(res.Commit, millis(time.Since(start)))
+
+		time.Sleep(*gap)
+		start = time.Now()
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			return err
+		}
+		res.Exec = append(res.Exec, millis(time.Since(start)))
 	}
 	b, _ := json.Marshal(res)
 	return os.WriteFile(*out, b, 0o644)
 }
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // hyperfine's --export-json, the parts used here.
 type hyperfineJSON struct {
@@ -181,6 +237,19 @@ func reportCmd(args []string) error {
 		e.GapMS, len(e.Times), pct(e.Times, 0.5), pct(e.Times, 0.9), pct(e.Times, 0.99), pass(pct(e.Times, 0.5) <= 2))
 	fmt.Printf("| … of which the command in the sandbox, as the gateway measured it | %d | %.2f ms | %.2f ms | %.2f ms | |\n",
 		len(e.Server), pct(e.Server, 0.5), pct(e.Server, 0.9), pct(e.Server, 0.99))
+	floor := 0.0
+	for _, f := range []struct {
+		name string
+		ts   []float64
+	}{
+		{"floor: `GET /healthz` on the same gateway (HTTP round trip)", e.HTTP},
+		{"floor: one durable SQLite commit (the audit entry before the command)", e.Commit},
+		{"floor: `/bin/true` through os/exec on the host", e.Exec},
+	} {
+		floor += pct(f.ts, 0.5)
+		fmt.Printf("| %s, same pace | %d | %.2f ms | %.2f ms | %.2f ms | |\n", f.name, len(f.ts), pct(f.ts, 0.5), pct(f.ts, 0.9), pct(f.ts, 0.99))
+	}
+	fmt.Printf("| sum of the three floors' p50 | | %.2f ms | | | |\n", floor)
 	return nil
 }
 

@@ -68,9 +68,9 @@ type Log struct {
 }
 
 type pending struct {
-	ctx   context.Context
-	entry Entry
-	err   chan error
+	ctx     context.Context
+	entries []Entry // written together, in this order
+	err     chan error
 }
 
 // Open starts a Log that appends with key (KeySize bytes).
@@ -121,20 +121,18 @@ func (l *Log) Close() error {
 }
 
 // Append records an event and returns once it is durable. An error means
-// nothing was recorded; the caller must not perform the action.
+// nothing was recorded; the caller must not perform the action. Events
+// held by a Deferred in ctx are written first, in the same transaction.
 func (l *Log) Append(ctx context.Context, ev Event) (Entry, error) {
-	details, err := CanonicalDetails(ev.Details)
-	if err != nil {
-		return Entry{}, &AppendError{Err: err}
+	held := DeferredFrom(ctx).take()
+	p := &pending{ctx: ctx, err: make(chan error, 1), entries: make([]Entry, 0, len(held)+1)}
+	for _, e := range append(held, ev) {
+		entry, err := l.entry(e)
+		if err != nil {
+			return Entry{}, &AppendError{Err: err}
+		}
+		p.entries = append(p.entries, entry)
 	}
-	t := ev.Time
-	if t.IsZero() {
-		t = l.now()
-	}
-	p := &pending{ctx: ctx, err: make(chan error, 1), entry: Entry{
-		Time: t.UTC(), Actor: clip(ev.Actor), Action: clip(ev.Action), Target: clip(ev.Target),
-		Outcome: clip(ev.Outcome), SourceIP: clip(ev.SourceIP), Details: details,
-	}}
 	select {
 	case <-l.closed:
 		return Entry{}, &AppendError{Err: ErrClosed}
@@ -153,7 +151,21 @@ func (l *Log) Append(ctx context.Context, ev Event) (Entry, error) {
 	if err := <-p.err; err != nil {
 		return Entry{}, &AppendError{Err: err}
 	}
-	return p.entry, nil
+	return p.entries[len(p.entries)-1], nil
+}
+
+// entry turns an event into an entry without its place in the chain.
+func (l *Log) entry(ev Event) (Entry, error) {
+	details, err := CanonicalDetails(ev.Details)
+	if err != nil {
+		return Entry{}, err
+	}
+	t := ev.Time
+	if t.IsZero() {
+		t = l.now()
+	}
+	return Entry{Time: t.UTC(), Actor: clip(ev.Actor), Action: clip(ev.Action), Target: clip(ev.Target),
+		Outcome: clip(ev.Outcome), SourceIP: clip(ev.SourceIP), Details: details}, nil
 }
 
 // commitLoop is the single committer: it drains the queue into batches
@@ -214,20 +226,27 @@ func (l *Log) commit(batch []*pending) {
 			return err
 		}
 		for _, p := range live {
-			seq++
-			p.entry.Seq = seq
-			body := p.entry.Encode()
-			p.entry.PrevHash = prev
-			p.entry.Hash = l.mac(prev, body)
-			if _, err := tx.ExecContext(ctx, insertEntry, int64(seq), p.entry.Time.UnixNano(), body, prev, p.entry.Hash); err != nil {
-				return fmt.Errorf("insert audit entry %d: %w", seq, err)
+			for i := range p.entries {
+				e := &p.entries[i]
+				seq++
+				e.Seq = seq
+				body := e.Encode()
+				e.PrevHash = prev
+				e.Hash = l.mac(prev, body)
+				if _, err := tx.ExecContext(ctx, insertEntry, int64(seq), e.Time.UnixNano(), body, prev, e.Hash); err != nil {
+					return fmt.Errorf("insert audit entry %d: %w", seq, err)
+				}
+				prev = e.Hash
 			}
-			prev = p.entry.Hash
 		}
 		return nil
 	})
 	if err == nil {
-		l.behind.Add(int64(len(live)))
+		n := 0
+		for _, p := range live {
+			n += len(p.entries)
+		}
+		l.behind.Add(int64(n))
 	}
 	for _, p := range live {
 		p.err <- err

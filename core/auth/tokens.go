@@ -150,7 +150,9 @@ func CheckSharedToken(tok string) error {
 }
 
 // AuthenticateToken checks a gateway token (or the config's shared token).
-// Failures count against the client's rate limit; every use is audited.
+// Failures count against the client's rate limit; every use is audited:
+// a success is held by the auditlog.Deferred ctx carries, if any (the
+// caller then owns writing it), and recorded at once otherwise.
 func (s *Service) AuthenticateToken(ctx context.Context, token, ip string) (Principal, error) {
 	if err := s.gate(ctx, "token.auth", ip, ""); err != nil {
 		return Principal{}, err
@@ -166,7 +168,14 @@ func (s *Service) AuthenticateToken(ctx context.Context, token, ip string) (Prin
 		}
 		return Principal{}, ErrInvalidCredentials
 	}
-	if err := s.record(ctx, p.Actor(), "token.auth", p.Name, auditlog.OutcomeSuccess, ip, map[string]any{"id": p.TokenID}); err != nil {
+	ev := auditlog.Event{Actor: p.Actor(), Action: "token.auth", Target: p.Name, Outcome: auditlog.OutcomeSuccess,
+		SourceIP: ip, Details: map[string]any{"id": p.TokenID}}
+	if d := auditlog.DeferredFrom(ctx); d != nil {
+		// The caller writes it with its next entry, or before it answers.
+		d.Add(ev)
+		return p, nil
+	}
+	if err := s.record(ctx, ev.Actor, ev.Action, ev.Target, ev.Outcome, ip, ev.Details); err != nil {
 		return Principal{}, err
 	}
 	return p, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/warden-sec/warden/core/auth"
 	"github.com/warden-sec/warden/core/runner"
 	"github.com/warden-sec/warden/core/sandbox"
+	"github.com/warden-sec/warden/core/store"
 )
 
 func TestMain(m *testing.M) {
@@ -112,6 +114,86 @@ func TestExecAuditUnavailable(t *testing.T) {
 	}
 	if _, err := os.Stat(e.dir + "/workspace/ran"); err == nil {
 		t.Fatal("the command ran without an audit entry")
+	}
+}
+
+// A gateway token's use on the exec route is recorded in the same commit
+// as the command's entry, right before it; when the request ends without
+// one (bad input) the use is still recorded before the answer.
+func TestExecRecordsTokenUseWithTheCommand(t *testing.T) {
+	e := execEnv(t, nil)
+	agent := e.token("agent", auth.RoleAgent)
+	before := len(e.auditActions())
+	if r := e.call("POST", "/api/v1/exec", agent, map[string]any{"argv": []string{"true"}}); r.status != http.StatusOK {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if r := e.call("POST", "/api/v1/exec", agent, map[string]any{}); r.status != http.StatusBadRequest {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	// The result entry is written in the background, before or after
+	// the second request's.
+	var acts []string
+	for deadline := time.Now().Add(10 * time.Second); len(acts) < 4; time.Sleep(10 * time.Millisecond) {
+		if acts = e.auditActions()[before:]; time.Now().After(deadline) {
+			t.Fatalf("audit: %v", acts)
+		}
+	}
+	rest := acts[2:]
+	sort.Strings(rest)
+	if got := strings.Join(append(acts[:2:2], rest...), " "); got != "token.auth:success sandbox.exec:allowed sandbox.exec:success token.auth:success" {
+		t.Fatalf("audit: %s", got)
+	}
+
+	// One commit: when the command's entry is refused, the token's use
+	// is not written apart from it.
+	refuseEntries(t, e, "sandbox.exec")
+	before = len(e.auditActions())
+	r := e.call("POST", "/api/v1/exec", agent, map[string]any{"command": "touch ran"})
+	if r.status != http.StatusServiceUnavailable || r.code() != CodeAuditUnavailable {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if acts := e.auditActions()[before:]; len(acts) != 0 {
+		t.Fatalf("written apart from the refused entry: %v", acts)
+	}
+	if _, err := os.Stat(e.dir + "/workspace/ran"); err == nil {
+		t.Fatal("the command ran without its audit entry")
+	}
+}
+
+// refuseEntries makes the database refuse audit entries that contain
+// text, as a full disk or a failing device would.
+func refuseEntries(t *testing.T, e *testEnv, text string) {
+	t.Helper()
+	if err := e.db.Write(context.Background(), func(ctx context.Context, q store.Queryer) error {
+		// text is one of this file's constants: no quoting needed.
+		_, err := q.ExecContext(ctx, `CREATE TRIGGER refuse_entries BEFORE INSERT ON audit_log
+			WHEN instr(NEW.body, CAST('`+text+`' AS BLOB)) > 0 BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Fail closed on the deferred record: when a token's use cannot be
+// recorded, the command does not run and the handler's answer (here a
+// refusal for bad input) is replaced by AUDIT_UNAVAILABLE.
+func TestExecTokenUseUnrecordableRefuses(t *testing.T) {
+	e := execEnv(t, nil)
+	agent := e.token("agent", auth.RoleAgent)
+	refuseEntries(t, e, "token.auth")
+	r := e.call("POST", "/api/v1/exec", agent, map[string]any{"command": "touch ran"})
+	if r.status != http.StatusServiceUnavailable || r.code() != CodeAuditUnavailable {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if _, err := os.Stat(e.dir + "/workspace/ran"); err == nil {
+		t.Fatal("the command ran although the token's use could not be recorded")
+	}
+	r = e.call("POST", "/api/v1/exec", agent, map[string]any{})
+	if r.status != http.StatusServiceUnavailable || r.code() != CodeAuditUnavailable {
+		t.Fatalf("bad input with the token use unrecordable: %d %s", r.status, r.body)
+	}
+	if hasAction(e.auditActions(), "sandbox.exec") {
+		t.Fatalf("entries written without the token's use: %v", e.auditActions())
 	}
 }
 

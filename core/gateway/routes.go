@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -24,6 +25,17 @@ type route struct {
 	selfAuth     bool
 	Doc          string
 	h            handlerFunc
+	// recordsFirst routes record their action in the audit log before
+	// performing it, and the record of the caller's token use goes into
+	// that same commit (auditlog.Deferred): one durable write, not two.
+	recordsFirst bool
+}
+
+// recordsFirst marks a route whose handler always appends its audit
+// entry before it acts (see route.recordsFirst).
+func recordsFirst(rt route) route {
+	rt.recordsFirst = true
+	return rt
 }
 
 // Public is the Perm of routes anyone may call.
@@ -36,33 +48,33 @@ func (s *Server) routeTable() []route {
 		metricsPerm = auth.PermStatusRead
 	}
 	rs := []route{
-		{"GET", "/healthz", Public, false, "liveness: the process answers", s.healthz},
-		{"GET", "/readyz", Public, false, "readiness: the store and the audit log answer", s.readyz},
-		{"GET", "/api/v1/setup", Public, false, "whether the first admin still has to be created", s.setupStatus},
-		{"POST", "/api/v1/setup", Public, false, "create the first admin with the setup code", s.setupComplete},
-		{"POST", "/api/v1/auth/login", Public, false, "log in: password, then TOTP or recovery code when enrolled", s.login},
-		{"POST", "/api/v1/auth/refresh", Public, false, "trade a refresh token for new tokens (rotation)", s.refresh},
-		{"POST", "/api/v1/auth/logout", auth.PermReadOwn, false, "end the caller's session", s.logout},
-		{"POST", "/api/v1/auth/reset-password", auth.PermManageOwn, false, "change the caller's password; ends every session", s.resetPassword},
-		{"POST", "/api/v1/auth/2fa/setup", auth.PermManageOwn, false, "start TOTP enrollment (password again)", s.twoFASetup},
-		{"POST", "/api/v1/auth/2fa/verify", auth.PermManageOwn, false, "finish enrollment with a first code; returns recovery codes once", s.twoFAVerify},
-		{"POST", "/api/v1/auth/2fa/recovery-codes", auth.PermManageOwn, false, "replace the caller's recovery codes (password again)", s.twoFARecovery},
-		{"POST", "/api/v1/auth/2fa/disable", auth.PermUsersManage, false, "turn a user's two-factor off", s.twoFADisable},
-		{"GET", "/api/v1/me", auth.PermReadOwn, false, "the caller", s.me},
-		{"GET", "/api/v1/sessions", auth.PermReadOwn, false, "the caller's sessions (?all=true: everyone's, sessions.manage)", s.listSessions},
-		{"DELETE", "/api/v1/sessions/{id}", auth.PermManageOwn, false, "end a session (one's own, or any with sessions.manage)", s.revokeSession},
-		{"GET", "/api/v1/tokens", auth.PermTokensManage, false, "list gateway tokens", s.listTokens},
-		{"POST", "/api/v1/tokens", auth.PermTokensManage, false, "create a gateway token (shown once)", s.createToken},
-		{"DELETE", "/api/v1/tokens/{id}", auth.PermTokensManage, false, "revoke a gateway token", s.revokeToken},
-		{"GET", "/api/v1/audit", auth.PermAuditRead, false, "search the audit log", s.auditSearch},
-		{"GET", "/api/v1/audit/verify", auth.PermAuditVerify, false, "verify the audit log's chain", s.auditVerify},
-		{"POST", "/api/v1/exec", auth.PermExec, false, "run a command through the policy and the sandbox (audited)", s.exec},
-		{"GET", "/ws", auth.PermReadOwn, true, "WebSocket (docs/protocol.md)", s.websocket},
-		{"GET", "/{$}", Public, false, "the dashboard", s.dashboardIndex},
-		{"GET", "/assets/{file}", Public, false, "dashboard assets", s.dashboardAsset},
+		{"GET", "/healthz", Public, false, "liveness: the process answers", s.healthz, false},
+		{"GET", "/readyz", Public, false, "readiness: the store and the audit log answer", s.readyz, false},
+		{"GET", "/api/v1/setup", Public, false, "whether the first admin still has to be created", s.setupStatus, false},
+		{"POST", "/api/v1/setup", Public, false, "create the first admin with the setup code", s.setupComplete, false},
+		{"POST", "/api/v1/auth/login", Public, false, "log in: password, then TOTP or recovery code when enrolled", s.login, false},
+		{"POST", "/api/v1/auth/refresh", Public, false, "trade a refresh token for new tokens (rotation)", s.refresh, false},
+		{"POST", "/api/v1/auth/logout", auth.PermReadOwn, false, "end the caller's session", s.logout, false},
+		{"POST", "/api/v1/auth/reset-password", auth.PermManageOwn, false, "change the caller's password; ends every session", s.resetPassword, false},
+		{"POST", "/api/v1/auth/2fa/setup", auth.PermManageOwn, false, "start TOTP enrollment (password again)", s.twoFASetup, false},
+		{"POST", "/api/v1/auth/2fa/verify", auth.PermManageOwn, false, "finish enrollment with a first code; returns recovery codes once", s.twoFAVerify, false},
+		{"POST", "/api/v1/auth/2fa/recovery-codes", auth.PermManageOwn, false, "replace the caller's recovery codes (password again)", s.twoFARecovery, false},
+		{"POST", "/api/v1/auth/2fa/disable", auth.PermUsersManage, false, "turn a user's two-factor off", s.twoFADisable, false},
+		{"GET", "/api/v1/me", auth.PermReadOwn, false, "the caller", s.me, false},
+		{"GET", "/api/v1/sessions", auth.PermReadOwn, false, "the caller's sessions (?all=true: everyone's, sessions.manage)", s.listSessions, false},
+		{"DELETE", "/api/v1/sessions/{id}", auth.PermManageOwn, false, "end a session (one's own, or any with sessions.manage)", s.revokeSession, false},
+		{"GET", "/api/v1/tokens", auth.PermTokensManage, false, "list gateway tokens", s.listTokens, false},
+		{"POST", "/api/v1/tokens", auth.PermTokensManage, false, "create a gateway token (shown once)", s.createToken, false},
+		{"DELETE", "/api/v1/tokens/{id}", auth.PermTokensManage, false, "revoke a gateway token", s.revokeToken, false},
+		{"GET", "/api/v1/audit", auth.PermAuditRead, false, "search the audit log", s.auditSearch, false},
+		{"GET", "/api/v1/audit/verify", auth.PermAuditVerify, false, "verify the audit log's chain", s.auditVerify, false},
+		recordsFirst(route{"POST", "/api/v1/exec", auth.PermExec, false, "run a command through the policy and the sandbox (audited)", s.exec, false}),
+		{"GET", "/ws", auth.PermReadOwn, true, "WebSocket (docs/protocol.md)", s.websocket, false},
+		{"GET", "/{$}", Public, false, "the dashboard", s.dashboardIndex, false},
+		{"GET", "/assets/{file}", Public, false, "dashboard assets", s.dashboardAsset, false},
 	}
 	if s.opts.MetricsEnabled {
-		rs = append(rs, route{"GET", "/metrics", metricsPerm, false, "Prometheus metrics", s.metricsHandler})
+		rs = append(rs, route{"GET", "/metrics", metricsPerm, false, "Prometheus metrics", s.metricsHandler, false})
 	}
 	return rs
 }
@@ -135,6 +147,15 @@ func containsStr(xs []string, x string) bool {
 // wrap authenticates and authorises a request as its route says.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.recordsFirst {
+			ctx, d := auditlog.WithDeferred(r.Context())
+			r = r.WithContext(ctx)
+			g := &auditGate{ResponseWriter: w, flush: func() error { return d.Flush(ctx, s.opts.Auditor) }}
+			w = g
+			// Whatever the handler did not write with its own entry is
+			// written before the answer, or the answer is the refusal.
+			defer g.open()
+		}
 		var p auth.Principal
 		if rt.Perm != Public && !rt.selfAuth {
 			var err error
@@ -170,3 +191,50 @@ func (s *Server) denied(r *http.Request, p auth.Principal, rt route) {
 		s.log.Error("audit append failed", "action", "authz.denied", "error", err)
 	}
 }
+
+// auditGate holds a response until the audit entries the request
+// deferred are durable; when they cannot be written the client gets
+// AUDIT_UNAVAILABLE instead of the handler's answer.
+type auditGate struct {
+	http.ResponseWriter
+	flush  func() error
+	opened bool
+	failed bool
+}
+
+// open writes the deferred entries once; false means they failed and
+// the refusal was sent.
+func (g *auditGate) open() bool {
+	if !g.opened {
+		g.opened = true
+		if err := g.flush(); err != nil {
+			g.failed = true
+			writeError(g.ResponseWriter, toAPIError(err))
+		}
+	}
+	return !g.failed
+}
+
+func (g *auditGate) WriteHeader(code int) {
+	if g.open() {
+		g.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (g *auditGate) Write(b []byte) (int, error) {
+	if !g.open() {
+		return 0, errAuditGateClosed
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+func (g *auditGate) Flush() {
+	if g.open() {
+		http.NewResponseController(g.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (g *auditGate) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+var errAuditGateClosed = errors.New("response refused: the audit log cannot be written")
