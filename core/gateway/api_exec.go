@@ -43,6 +43,7 @@ type execResponse struct {
 	Limit           string         `json:"limit,omitempty"`
 	LimitsHit       []string       `json:"limitsHit,omitempty"`
 	Violation       string         `json:"violation,omitempty"`
+	RefusedSyscalls map[string]int `json:"refusedSyscalls,omitempty"`
 	DurationMS      float64        `json:"durationMs"`
 	Stdout          *string        `json:"stdout,omitempty"`
 	Stderr          *string        `json:"stderr,omitempty"`
@@ -108,7 +109,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 
 func execResult(out runner.Outcome) execResponse {
 	return execResponse{Argv: out.Argv, Sandboxed: out.Sandboxed, ExitCode: out.ExitCode, Signal: out.Signal, Limit: out.Limit,
-		LimitsHit: out.LimitsHit, Violation: out.Violation, DurationMS: float64(out.Duration.Microseconds()) / 1000, Layers: out.Layers}
+		LimitsHit: out.LimitsHit, Violation: out.Violation, RefusedSyscalls: out.Refused, DurationMS: float64(out.Duration.Microseconds()) / 1000, Layers: out.Layers}
 }
 
 // execError maps the runner's refusals to API errors.

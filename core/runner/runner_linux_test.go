@@ -256,3 +256,26 @@ func TestResultInBackground(t *testing.T) {
 		t.Fatalf("entries %+v", got)
 	}
 }
+
+// A system call the filter refuses (EPERM; the program goes on) is a
+// violation too: an entry that names it, and an event.
+func TestSeccompRefusalIsAViolation(t *testing.T) {
+	e := newEnv(t, nil)
+	o, err := e.r.Run(context.Background(), Request{Actor: "token:agent",
+		Argv: []string{"python3", "-c", "import ctypes; ctypes.CDLL(None).personality(8)"}})
+	if err != nil || o.ExitCode != 0 || !strings.Contains(o.Violation, "personality") {
+		t.Fatalf("%+v %v", o, err)
+	}
+	var named int
+	for _, en := range e.entries("sandbox_violation") {
+		if strings.Contains(string(en.Details), "personality") {
+			named++
+		}
+	}
+	e.mu.Lock()
+	events := len(e.vs)
+	e.mu.Unlock()
+	if named != 1 || events != 1 {
+		t.Fatalf("%d entries naming the refusal, %d events", named, events)
+	}
+}

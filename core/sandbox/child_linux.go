@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -75,10 +77,11 @@ func childMain() {
 	if err := unix.Sethostname([]byte(setup.Hostname)); err != nil {
 		fail("hostname", err)
 	}
-	prog, err := seccomp.Program(seccomp.Options{Network: setup.Network})
+	prog, err := seccomp.Program(seccomp.Options{Network: setup.Network, Notify: true})
 	if err != nil {
 		fail("seccomp", err)
 	}
+	refusals := newRefusals(unix.Gettid())
 
 	// Confine this thread before the command is known, so a pooled
 	// sandbox only has to fork it; the command is forked from this
@@ -103,7 +106,7 @@ func childMain() {
 	if err := setRlimits(rlimits(setup.Limits, setup.NoCgroup)); err != nil {
 		fail("rlimit", err)
 	}
-	if err := seccomp.Load(prog); err != nil {
+	if err := refusals.load(prog, setup.Network); err != nil {
 		fail("seccomp", err)
 	}
 	if _, err := status.Write([]byte{statusReady}); err != nil {
@@ -141,7 +144,8 @@ func childMain() {
 			os.Exit(0)
 		}
 		if wpid == pid {
-			b, _ := json.Marshal(exitRecord{Status: uint32(ws), UserCPU: ru.Utime.Nano(), SysCPU: ru.Stime.Nano(), MaxRSSKiB: ru.Maxrss})
+			b, _ := json.Marshal(exitRecord{Status: uint32(ws), UserCPU: ru.Utime.Nano(), SysCPU: ru.Stime.Nano(), MaxRSSKiB: ru.Maxrss,
+				Refused: refusals.counts()})
 			_, _ = status.Write(append(append([]byte{statusExit}, b...), '\n'))
 			// Exiting ends every process left in the namespace.
 			os.Exit(0)
@@ -448,4 +452,53 @@ func rlimits(l Limits, noCgroup bool) []rlimit {
 		out = append(out, rlimit{unix.RLIMIT_AS, unix.Rlimit{Cur: as, Max: as}})
 	}
 	return out
+}
+
+// refusals learns which system calls the seccomp filter refuses to the
+// command: the filter hands each refusal to a listener that this process
+// serves from another thread (the filter covers only the thread that
+// loaded it and what it forks), which answers EPERM and counts it.
+type refusals struct {
+	self int // the confined thread: its own refusals are not the command's
+
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newRefusals(self int) *refusals { return &refusals{self: self, n: map[string]int{}} }
+
+// load installs prog (built with Notify) on this thread and serves its
+// listener. A kernel without listeners (before 5.0, or a filter above
+// ours that has one) gets the same filter refusing with EPERM, unseen.
+func (r *refusals) load(prog []seccomp.SockFilter, network bool) error {
+	listener, err := seccomp.LoadListener(prog)
+	if err != nil {
+		plain, perr := seccomp.Program(seccomp.Options{Network: network})
+		if perr != nil {
+			return perr
+		}
+		return seccomp.Load(plain)
+	}
+	// Not an os.File: the poller would make the descriptor non-blocking,
+	// and the listener is served with plain blocking ioctls.
+	go func() {
+		_ = seccomp.Serve(listener, func(tid int, nr uint32) {
+			if tid == r.self {
+				return
+			}
+			r.mu.Lock()
+			r.n[seccomp.Name(nr)]++
+			r.mu.Unlock()
+		})
+	}()
+	return nil
+}
+
+func (r *refusals) counts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.n) == 0 {
+		return nil
+	}
+	return maps.Clone(r.n)
 }

@@ -50,4 +50,6 @@ type exitRecord struct {
 	UserCPU   int64  `json:"userCpuNs"`
 	SysCPU    int64  `json:"sysCpuNs"`
 	MaxRSSKiB int64  `json:"maxRssKiB"`
+	// Refused counts the system calls the filter refused, by name.
+	Refused map[string]int `json:"refused,omitempty"`
 }

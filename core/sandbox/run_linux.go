@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -386,6 +389,7 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 		}
 		ws = syscall.WaitStatus(rec.Status)
 		res.UserCPU, res.SysCPU, res.MaxRSS = time.Duration(rec.UserCPU), time.Duration(rec.SysCPU), rec.MaxRSSKiB*1024
+		res.Refused = rec.Refused
 	default:
 		// Killed before the command ended: by the timeout, the context,
 		// or (without a record) from outside.
@@ -435,6 +439,8 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	case res.ExitCode == 128+int(syscall.SIGSYS):
 		// How shells report a child killed by SIGSYS.
 		res.Violation = "seccomp: a process in the sandbox made a forbidden system call and was killed (exit status 159 = 128+SIGSYS)"
+	case len(res.Refused) > 0:
+		res.Violation = "seccomp: refused system calls (EPERM): " + refusedList(res.Refused)
 	}
 	return res, nil
 }
@@ -528,4 +534,15 @@ func handOver(ws string) error {
 		}
 		return nil
 	})
+}
+
+// refusedList says "keyctl ×2, add_key" in name order.
+func refusedList(n map[string]int) string {
+	names := slices.Sorted(maps.Keys(n))
+	for i, name := range names {
+		if n[name] > 1 {
+			names[i] = fmt.Sprintf("%s ×%d", name, n[name])
+		}
+	}
+	return strings.Join(names, ", ")
 }

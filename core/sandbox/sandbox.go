@@ -107,9 +107,13 @@ type Result struct {
 	// that held it without ending it (a fork bomb at the pids limit).
 	LimitsHit []string `json:"limitsHit,omitempty"`
 	// Violation is set when the kernel stopped an escape attempt: the
-	// seccomp filter killed the command (SIGSYS).
+	// seccomp filter killed the command (SIGSYS), or refused system
+	// calls it made (EPERM; see Refused).
 	Violation string `json:"violation,omitempty"`
-	Layers    Layers `json:"layers"`
+	// Refused counts, by name, the system calls the seccomp filter
+	// refused to the command and its children.
+	Refused map[string]int `json:"refusedSyscalls,omitempty"`
+	Layers  Layers         `json:"layers"`
 }
 
 // Layers reports what confined a command.

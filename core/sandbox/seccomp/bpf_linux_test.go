@@ -114,6 +114,8 @@ func verdictName(v uint32) string {
 		return "EPERM"
 	case retENOSYS:
 		return "ENOSYS"
+	case retNotify:
+		return "notify"
 	}
 	return fmt.Sprintf("%#x", v)
 }
@@ -235,12 +237,25 @@ func TestTreeMatchesPolicy(t *testing.T) {
 	want := map[action]string{
 		actDeny: "EPERM", actAllow: "allow", actKill: "kill", actENOSYS: "ENOSYS",
 		actClone: "allow", actMemfd: "EPERM", actSocket: "EPERM", actIoctl: "allow",
-		actPersonality: "allow",
+		actPersonality: "allow", actQuietDeny: "EPERM",
 	}
 	for n := uint32(0); n < 1024; n++ {
 		if got := decide(t, prog, seccompData{nr: n, arch: nativeArch}); got != want[actions[n]] {
 			t.Errorf("nr %d: %s, want %s", n, got, want[actions[n]])
 		}
+	}
+
+	// With Notify every refusal goes to the listener, except the quiet
+	// ones; nothing else changes.
+	notify := mustProgram(t, Options{Notify: true})
+	want[actDeny], want[actMemfd], want[actSocket] = "notify", "notify", "notify"
+	for n := uint32(0); n < 1024; n++ {
+		if got := decide(t, notify, seccompData{nr: n, arch: nativeArch}); got != want[actions[n]] {
+			t.Errorf("notify: nr %d: %s, want %s", n, got, want[actions[n]])
+		}
+	}
+	if got := decide(t, notify, seccompData{nr: unix.SYS_IO_URING_SETUP, arch: nativeArch}); got != "EPERM" {
+		t.Errorf("notify: io_uring_setup: %s, want a quiet EPERM", got)
 	}
 }
 

@@ -14,7 +14,10 @@
 //     only for some argument values, and fail with EPERM otherwise;
 //   - a broad allow-list of what shells, coreutils, interpreters, compilers
 //     and the Go runtime need is allowed;
-//   - everything else fails with EPERM.
+//   - everything else fails with EPERM; with Options.Notify the refusal goes
+//     to a listener first (SECCOMP_RET_USER_NOTIF), which answers EPERM and
+//     so learns which calls were refused, except for known probes
+//     (io_uring_setup), refused quietly.
 //
 // The program is a binary search over syscall-number ranges, so a syscall
 // costs about ten BPF instructions whatever its number.
@@ -35,7 +38,17 @@ type Options struct {
 	// (others get EPERM); when true AF_INET/AF_INET6/AF_UNIX/AF_NETLINK are
 	// allowed.
 	Network bool
+	// Notify: refusals (everything that fails with EPERM) go to a
+	// listener instead (SECCOMP_RET_USER_NOTIF; see LoadListener and
+	// Serve), which answers EPERM and learns which call was refused.
+	Notify bool
 }
+
+// quietRefusals fail with EPERM without reaching the listener (Notify):
+// programs probe them in ordinary work and fall back when refused, so a
+// refusal says nothing about an escape. io_uring_setup: libuv (Node.js)
+// and other runtimes try a ring first.
+var quietRefusals = []string{"io_uring_setup"}
 
 // EscapeSyscalls lists the syscalls that kill the process (SIGSYS) instead
 // of failing, for docs and for the caller's violation report. clone(2) with

@@ -17,7 +17,17 @@ const (
 	retKill   = unix.SECCOMP_RET_KILL_PROCESS
 	retEPERM  = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
 	retENOSYS = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+	retNotify = unix.SECCOMP_RET_USER_NOTIF
 )
+
+// deny is how the filter refuses: EPERM, or with Notify a question to
+// the listener, which answers EPERM.
+func (o Options) deny() uint32 {
+	if o.Notify {
+		return retNotify
+	}
+	return retEPERM
+}
 
 // Offsets into struct seccomp_data. Arguments are 64-bit and BPF loads
 // 32-bit words: argLow(i) is the low word on these little-endian
@@ -60,6 +70,7 @@ const (
 	actSocket                    // socket, socketpair: by domain
 	actIoctl                     // ioctl: no TIOCSTI, TIOCLINUX
 	actPersonality               // personality: PER_LINUX or query
+	actQuietDeny                 // ERRNO(EPERM) even with Notify: a known probe
 )
 
 // Program returns the BPF program for runtime.GOARCH.
@@ -146,6 +157,7 @@ func policy() (map[uint32]action, error) {
 		{[]string{nameSocket, nameSocketpair}, actSocket},
 		{[]string{nameIoctl}, actIoctl},
 		{[]string{namePersonality}, actPersonality},
+		{quietRefusals, actQuietDeny},
 	}
 	for _, l := range lists {
 		for _, name := range l.names {
@@ -248,6 +260,8 @@ func leaf(act action, opts Options) []SockFilter {
 		return []SockFilter{ret(retKill)}
 	case actENOSYS:
 		return []SockFilter{ret(retENOSYS)}
+	case actQuietDeny:
+		return []SockFilter{ret(retEPERM)}
 	case actClone:
 		// Flags are arg0 of clone on both amd64 and arm64.
 		return []SockFilter{
@@ -261,7 +275,7 @@ func leaf(act action, opts Options) []SockFilter {
 			ldAbs(argLow(1)),
 			jset(unix.MFD_NOEXEC_SEAL, 0, 1),
 			ret(retAllow),
-			ret(retEPERM),
+			ret(opts.deny()),
 		}
 	case actSocket:
 		domains := []uint32{unix.AF_UNIX}
@@ -273,13 +287,13 @@ func leaf(act action, opts Options) []SockFilter {
 			// Jump over the remaining tests and the EPERM return.
 			prog = append(prog, jeq(d, uint8(len(domains)-i), 0))
 		}
-		return append(prog, ret(retEPERM), ret(retAllow))
+		return append(prog, ret(opts.deny()), ret(retAllow))
 	case actIoctl:
 		return []SockFilter{
 			ldAbs(argLow(1)),
 			jeq(unix.TIOCSTI, 1, 0),
 			jeq(unix.TIOCLINUX, 0, 1),
-			ret(retEPERM),
+			ret(opts.deny()),
 			ret(retAllow),
 		}
 	case actPersonality:
@@ -288,10 +302,10 @@ func leaf(act action, opts Options) []SockFilter {
 			jeq(perLinux, 1, 0),
 			jeq(perQuery, 0, 1),
 			ret(retAllow),
-			ret(retEPERM),
+			ret(opts.deny()),
 		}
 	default:
-		return []SockFilter{ret(retEPERM)}
+		return []SockFilter{ret(opts.deny())}
 	}
 }
 

@@ -2,7 +2,10 @@
 
 package seccomp
 
-import "syscall"
+import (
+	"strconv"
+	"syscall"
+)
 
 // escapeArch is empty: there are no architecture-specific escape syscalls
 // to list where no filter is built.
@@ -31,4 +34,19 @@ func LoadPrepared(p *SockFprog) syscall.Errno {
 // Load returns ErrUnsupported.
 func Load(prog []SockFilter) error {
 	return ErrUnsupported
+}
+
+// LoadListener returns ErrUnsupported.
+func LoadListener(prog []SockFilter) (int, error) {
+	return -1, ErrUnsupported
+}
+
+// Serve returns ErrUnsupported.
+func Serve(listener int, refused func(tid int, nr uint32)) error {
+	return ErrUnsupported
+}
+
+// Name returns "syscall N".
+func Name(nr uint32) string {
+	return "syscall " + strconv.FormatUint(uint64(nr), 10)
 }
