@@ -19,6 +19,7 @@ import (
 	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/strength"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 func (w *wiring) migrateCommand() *cli.Command {
@@ -183,7 +184,7 @@ type migrator struct {
 	loaded  *config.Loaded
 }
 
-var dangerousKey = regexp.MustCompile(`(?i)(dangerous|insecure|unsafe|disable|skip_?verify|allow_?all|no_?auth)`)
+var dangerousKey = lazyre.New(`(?i)(dangerous|insecure|unsafe|disable|skip_?verify|allow_?all|no_?auth)`)
 
 func newMigrator(ctx context.Context, path string, data []byte) (*migrator, error) {
 	first, err := config.Parse(ctx, path, data, nil)

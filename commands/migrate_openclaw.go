@@ -17,6 +17,7 @@ import (
 	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/strength"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // openclawImport is the result of reading an OpenClaw (Moltbot,
@@ -96,7 +97,7 @@ func (w *wiring) migrateOpenClaw(c *cli.Context, path, format string) error {
 
 // jsonComment matches what JSON5 adds to JSON that YAML does not read:
 // comments (strings are matched first so a // inside one is kept).
-var jsonComment = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|//[^\n]*|/\*(?:[^*]|\*[^/])*\*/`)
+var jsonComment = lazyre.New(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|//[^\n]*|/\*(?:[^*]|\*[^/])*\*/`)
 
 // importOpenClaw maps an openclaw.json (JSON5) onto a Warden config.
 func importOpenClaw(data []byte) (*openclawImport, error) {

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/warden-sec/warden/core/auth/password"
 	"github.com/warden-sec/warden/core/auth/ratelimit"
 	"github.com/warden-sec/warden/core/store"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // Auditor records decisions (*auditlog.Log).
@@ -199,7 +199,7 @@ func (s *Service) record(ctx context.Context, actor, action, target, outcome, ip
 	return nil
 }
 
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+var namePattern = lazyre.New(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // ValidateName checks a user or token name.
 func ValidateName(name string) error {

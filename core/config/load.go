@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-sec/warden/core/sops"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // Decrypter decrypts a SOPS file (secrets.Keyring.Decrypt).
@@ -76,7 +76,7 @@ func Load(ctx context.Context, path string, decrypt Decrypter) (*Loaded, error) 
 	return Parse(ctx, path, data, decrypt)
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = lazyre.New(`^yaml: line (\d+): (.*)$`)
 
 // Parse validates config bytes; name is used in messages. When the file is
 // well-formed YAML but breaks rules, the *ValidationError comes with the

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 
 	"github.com/warden-sec/warden/core/strength"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 type refusal struct{ message, hint string }
@@ -132,7 +132,7 @@ func (l *Loaded) check(d *decoder) {
 	}
 }
 
-var telegramSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+var telegramSecret = lazyre.New(`^[A-Za-z0-9_-]{1,256}$`)
 
 // checkSecretValue applies the rules on a secret's value; "" means valid.
 func checkSecretValue(f *Field, path, v string) string {

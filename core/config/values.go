@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // Duration is a time.Duration written as 15m, 24h, 1h30m or 30d.
@@ -22,7 +24,7 @@ func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
 // MarshalJSON writes the duration as text.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
-var durationPattern = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h|d))+$`)
+var durationPattern = lazyre.New(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h|d))+$`)
 
 // ParseDuration parses Go durations plus a "d" (24h) unit.
 func ParseDuration(s string) (time.Duration, error) {
@@ -79,7 +81,7 @@ var sizeUnits = map[string]int64{
 	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
 }
 
-var sizePattern = regexp.MustCompile(`^([0-9]+)\s*([A-Za-z]*)$`)
+var sizePattern = lazyre.New(`^([0-9]+)\s*([A-Za-z]*)$`)
 
 // ParseByteSize parses 10MiB, 512 KiB, 1GB or a plain number of bytes.
 func ParseByteSize(s string) (int64, error) {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/filelock"
 	"github.com/warden-sec/warden/core/sops"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // StoreFileName is the secret store's file in the state dir.
@@ -35,7 +35,7 @@ var (
 	ErrInvalidSecret = errors.New("invalid secret value")
 )
 
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+var namePattern = lazyre.New(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // ValidateName checks a secret name: 1-64 characters of a-z, 0-9, '_', '.'
 // and '-', starting with a letter or digit.

@@ -7,8 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 const nonceSize = 32
@@ -24,7 +25,7 @@ const (
 	typeComment = "comment"
 )
 
-var encPattern = regexp.MustCompile(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
+var encPattern = lazyre.New(`^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`)
 
 // errNotEncryptedValue means a value that should be encrypted is not in
 // the ENC[...] format.

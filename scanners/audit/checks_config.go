@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/strength"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // configChecks look at warden.yaml as it is written.
@@ -280,10 +280,10 @@ func checkAllowWildcard(_ context.Context, e *env) outcome {
 	return fail(key, `remove "*" and list the user ids allowed to message the agent; `+"`warden audit --fix`"+` removes the wildcard`, ev...)
 }
 
-var stableID = map[string]*regexp.Regexp{
-	"telegram": regexp.MustCompile(`^[0-9]{1,20}$`),
-	"slack":    regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`),
-	"discord":  regexp.MustCompile(`^[0-9]{1,20}$`),
+var stableID = map[string]*lazyre.Regexp{
+	"telegram": lazyre.New(`^[0-9]{1,20}$`),
+	"slack":    lazyre.New(`^[UW][A-Z0-9]{2,20}$`),
+	"discord":  lazyre.New(`^[0-9]{1,20}$`),
 }
 
 func checkAllowNames(_ context.Context, e *env) outcome {

@@ -8,12 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/fsperm"
 	"github.com/warden-sec/warden/core/statedir"
+	"github.com/warden-sec/warden/internal/lazyre"
 	"github.com/warden-sec/warden/scanners/deps"
 	"github.com/warden-sec/warden/scanners/deps/lockfile"
 	"github.com/warden-sec/warden/scanners/deps/osv"
@@ -292,8 +292,8 @@ func checkConfigMode(_ context.Context, e *env) outcome {
 }
 
 var (
-	secretEnvKey = regexp.MustCompile(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)`)
-	envLine      = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$`)
+	secretEnvKey = lazyre.New(`(?i)(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)`)
+	envLine      = lazyre.New(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$`)
 )
 
 func checkDotEnv(_ context.Context, e *env) outcome {

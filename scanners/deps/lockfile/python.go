@@ -3,11 +3,12 @@ package lockfile
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
-var pypiSeparators = regexp.MustCompile(`[-_.]+`)
+var pypiSeparators = lazyre.New(`[-_.]+`)
 
 // normalizePyPI is the PEP 503 normal form of a distribution name, the
 // form OSV's PyPI records use.
@@ -16,8 +17,8 @@ func normalizePyPI(name string) string {
 }
 
 var (
-	reqName    = regexp.MustCompile(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$`)
-	reqVersion = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`)
+	reqName    = lazyre.New(`^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$`)
+	reqVersion = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9.+!_-]*$`)
 )
 
 // parseRequirements reads a pip requirements file. Only pinned

@@ -1,11 +1,12 @@
 package osv
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/google/osv-scalibr/semantic"
+
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // NormalizeName gives the form package names are indexed and compared in:
@@ -17,7 +18,7 @@ func NormalizeName(ecosystem, name string) string {
 	return name
 }
 
-var pypiSeparators = regexp.MustCompile(`[-_.]+`)
+var pypiSeparators = lazyre.New(`[-_.]+`)
 
 // Affects reports whether the record affects the package at version,
 // following the OSV schema: the version is listed in versions[], or falls
