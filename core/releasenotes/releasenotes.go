@@ -7,6 +7,7 @@
 package releasenotes
 
 import (
+	"bytes"
 	"context"
 	"regexp"
 	"sort"
@@ -129,6 +130,51 @@ func CoAuthors(message string) []string {
 		out = append(out, m[2])
 	}
 	return out
+}
+
+// coAuthorsOf is CoAuthors for a message in bytes, which it does not keep.
+// It runs the expression from the first line that starts with the
+// trailer's key, where any match starts (none of the key's letters has a
+// case fold outside ASCII): most of a message is not read twice.
+func coAuthorsOf(message []byte) []string {
+	if !bytes.Contains(message, []byte("uthored-")) && !bytes.Contains(message, []byte("UTHORED-")) {
+		return nil
+	}
+	const key = "co-authored-by:"
+	from := -1
+	for line := 0; line < len(message); {
+		if len(message)-line >= len(key) && asciiEqualFold(message[line:line+len(key)], key) {
+			from = line
+			break
+		}
+		i := bytes.IndexByte(message[line:], '\n')
+		if i < 0 {
+			break
+		}
+		line += i + 1
+	}
+	if from < 0 {
+		return nil
+	}
+	var out []string
+	for _, m := range coAuthorRe.FindAllSubmatch(message[from:], -1) {
+		out = append(out, string(m[2]))
+	}
+	return out
+}
+
+// asciiEqualFold compares b with the lower-case ASCII s, ignoring case.
+func asciiEqualFold(b []byte, s string) bool {
+	for i := range len(s) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Build makes notes from a walked range.
@@ -277,6 +323,10 @@ func MarkFirstTime(ctx context.Context, repo *history.Repo, n *Notes, cache Auth
 	var known func(string) (map[string]bool, bool)
 	if cache != nil {
 		known = cache.Load
+		// An empty cache knows no commit: no need to ask it at each one.
+		if c, ok := cache.(interface{ Len() int }); ok && c.Len() == 0 {
+			known = nil
+		}
 	}
 	last := -1
 	all := func(set map[string]bool) bool {
@@ -291,7 +341,7 @@ func MarkFirstTime(ctx context.Context, repo *history.Repo, n *Notes, cache Auth
 		}
 		return true
 	}
-	found, complete, err := repo.Authors(ctx, n.From, CoAuthors, known, all)
+	found, complete, err := repo.Authors(ctx, n.From, coAuthorsOf, known, all)
 	if err != nil {
 		return err
 	}

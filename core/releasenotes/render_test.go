@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/warden-sec/warden/core/releasenotes"
@@ -156,6 +157,30 @@ func TestFirstTimeCache(t *testing.T) {
 	}
 	if got := first(authorcache.Open(cacheDir)); got["carol@example.com"] || !got["bob@example.com"] {
 		t.Fatalf("cache not used: %v", got)
+	}
+}
+
+// First-time contributors come out the same from a packed repository,
+// where the earlier history is read in one scan of the packs.
+func TestFirstTimePacked(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("testdata", "release.script"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := func(dir string) []releasenotes.Contributor {
+		n := generate(t, dir, history.Options{}, releasenotes.Options{})
+		return n.Contributors
+	}
+	loose, _ := build(t, "release")
+	want := first(loose)
+	for _, mode := range []string{"repack", "repack commit-deltas"} {
+		dir := t.TempDir()
+		if _, err := gitfixture.Build(dir, string(script)+mode+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		if got := first(dir); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, loose %+v", mode, got, want)
+		}
 	}
 }
 

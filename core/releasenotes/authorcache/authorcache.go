@@ -40,6 +40,14 @@ func Open(dir string) *Cache {
 	return c
 }
 
+// Len is the number of commits with a cached set.
+func (c *Cache) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.index)
+}
+
 // Load returns the set cached for commit, if any. It costs nothing for a
 // commit without an entry, so a walk can ask at every commit.
 func (c *Cache) Load(commit string) (map[string]bool, bool) {

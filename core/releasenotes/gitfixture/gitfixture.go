@@ -19,6 +19,19 @@
 //	shallow DEPTH                turn the repository into a shallow clone
 //	                             of DEPTH commits, as `git clone --depth`
 //	                             (tags whose commits are cut off go away)
+//	repack [ref-deltas|commit-deltas]
+//	                             move every object a ref reaches into one
+//	                             pack file, as `git gc` does, with objects
+//	                             stored as deltas of similar ones (by offset,
+//	                             or with ref-deltas by name); objects written
+//	                             later are loose again. commit-deltas packs
+//	                             every loose object with a writer of this
+//	                             package that stores each commit as a delta
+//	                             of the one before (by offset and by name in
+//	                             turn) and puts one offset in the index's
+//	                             table of large offsets, as git may
+//	delete-branch NAME           delete branch NAME; its commits stay in the
+//	                             object store, reachable from nothing
 package gitfixture
 
 import (
@@ -183,6 +196,23 @@ func (b *builder) do(line string) error {
 		}
 		_, err = b.commit(b.expand(msg), files, []plumbing.Hash{h, other.Hash()})
 		return err
+	case "repack":
+		switch rest {
+		case "", "ref-deltas":
+			return b.r.RepackObjects(&git.RepackConfig{UseRefDeltas: rest == "ref-deltas"})
+		case "commit-deltas":
+			return b.packLoose()
+		}
+		return fmt.Errorf("want repack, repack ref-deltas or repack commit-deltas")
+	case "delete-branch":
+		if _, ok := b.files[rest]; !ok {
+			return fmt.Errorf("no branch %s", rest)
+		}
+		if rest == b.branch {
+			return fmt.Errorf("cannot delete the current branch")
+		}
+		delete(b.files, rest)
+		return b.s.RemoveReference(plumbing.NewBranchReferenceName(rest))
 	case "shallow":
 		depth, err := strconv.Atoi(rest)
 		if err != nil || depth < 1 {

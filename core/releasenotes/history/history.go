@@ -20,8 +20,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"github.com/warden-sec/warden/core/releasenotes/gitpack"
 	"github.com/warden-sec/warden/core/releasenotes/semver"
 )
 
@@ -126,6 +128,7 @@ type Repo struct {
 	tags    map[plumbing.Hash][]Tag // by commit, built on first use
 	tagPat  *semver.Pattern
 	commits map[plumbing.Hash]*object.Commit
+	packs   *gitpack.Store // nil when go-git reads the packs itself
 }
 
 // Open opens the repository containing dir.
@@ -139,22 +142,33 @@ func Open(dir string) (*Repo, error) {
 	}
 	// Reopen the same .git with the pack files kept open: by default
 	// go-git opens and closes the pack (and stats its path) for every
-	// object, which is most of the time of a long walk.
+	// object, which is most of the time of a long walk. The packs' objects
+	// are read through gitpack (packStorer).
 	r := found
 	var closer interface{ Close() error }
+	var packs *gitpack.Store
 	if fsStore, ok := found.Storer.(*filesystem.Storage); ok {
 		st := filesystem.NewStorageWithOptions(fsStore.Filesystem(), cache.NewObjectLRUDefault(),
 			filesystem.Options{KeepDescriptors: true, ExclusiveAccess: true})
-		if r, err = git.Open(st, nil); err != nil {
+		var s storage.Storer = st
+		closer = st
+		if packs = openPacks(fsStore.Filesystem().Root()); packs != nil {
+			ps := &packStorer{Storage: st, packs: packs}
+			s, closer = ps, ps
+		}
+		if r, err = git.Open(s, nil); err != nil {
+			closer.Close()
 			return nil, fmt.Errorf("open repository %s: %w", dir, err)
 		}
-		closer = st
 	}
 	sh, err := r.Storer.Shallow()
 	if err != nil {
+		if closer != nil {
+			closer.Close()
+		}
 		return nil, fmt.Errorf("read shallow boundary: %w", err)
 	}
-	repo := &Repo{r: r, closer: closer, shallow: map[plumbing.Hash]bool{}, commits: map[plumbing.Hash]*object.Commit{}}
+	repo := &Repo{r: r, closer: closer, packs: packs, shallow: map[plumbing.Hash]bool{}, commits: map[plumbing.Hash]*object.Commit{}}
 	for _, h := range sh {
 		repo.shallow[h] = true
 	}
@@ -588,51 +602,6 @@ func (r *Repo) markPath(commits []Commit, dir string) error {
 		commits[i].Touches = touches
 	}
 	return nil
-}
-
-// Authors collects the lowercased author and co-author addresses of the
-// commits reachable from start. known may give the whole set for a commit
-// (from a cache), which ends the walk along that path; done, called after
-// each commit, may end the walk early. complete is false when the walk
-// ended early or at a shallow boundary.
-func (r *Repo) Authors(ctx context.Context, start string, coAuthors func(message string) []string,
-	known func(commit string) (map[string]bool, bool), done func(set map[string]bool) bool) (set map[string]bool, complete bool, err error) {
-	set = map[string]bool{}
-	if start == "" {
-		return set, true, nil
-	}
-	complete = true
-	err = r.walkFrom(ctx, []plumbing.Hash{plumbing.NewHash(start)}, func(h plumbing.Hash, c *object.Commit) (step, error) {
-		// Nothing reads these commits again: keep memory flat over a
-		// walk of the whole history.
-		delete(r.commits, h)
-		if known != nil {
-			if k, ok := known(h.String()); ok {
-				for a := range k {
-					set[a] = true
-				}
-				return prune, nil
-			}
-		}
-		set[strings.ToLower(c.Author.Email)] = true
-		if coAuthors != nil {
-			for _, e := range coAuthors(c.Message) {
-				set[strings.ToLower(e)] = true
-			}
-		}
-		if done != nil && done(set) {
-			complete = false
-			return stop, nil
-		}
-		return next, nil
-	})
-	var se *ShallowError
-	if errors.As(err, &se) {
-		// Beyond the boundary nobody is known: what was found stands,
-		// rather than failing notes that are otherwise complete.
-		return set, false, nil
-	}
-	return set, complete, err
 }
 
 func short(h string) string {

@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -240,8 +241,8 @@ commit -m b b\n\nCo-authored-by: Pair <PAIR@example.com>
 author New Person <new@example.com>
 commit -m c c
 `)
-	co := func(msg string) []string {
-		if strings.Contains(msg, "Pair") {
+	co := func(msg []byte) []string {
+		if strings.Contains(string(msg), "Pair") {
 			return []string{"PAIR@example.com"}
 		}
 		return nil
@@ -268,5 +269,33 @@ commit -m c c
 	set, complete, err = r.Authors(context.Background(), marks["c"], nil, known, nil)
 	if err != nil || !complete || len(set) != 2 || !set["cached@example.com"] || set["old@example.com"] {
 		t.Fatalf("complete %v, set %v, %v", complete, set, err)
+	}
+}
+
+// The packs are read through gitpack under go-git: a release reads the
+// same from a packed repository as from loose objects, with a commit
+// written after the repack loose beside the pack.
+func TestRangePacked(t *testing.T) {
+	const script = `
+commit -f api/a.go api one
+atag v1.0.0
+branch topic
+commit -f web/x.js web one\n\nCo-authored-by: Pat <pat@example.com>
+switch main
+commit -f api/sub/b.go api two
+merge topic Merge pull request #5 from x/topic
+atag v1.1.0
+commit -f web/y.js web two
+`
+	const after = "commit -f api/c.go api three\n"
+	loose, _ := repo(t, script+after)
+	for _, mode := range []string{"repack", "repack ref-deltas", "repack commit-deltas"} {
+		packed, _ := repo(t, script+mode+"\n"+after)
+		for _, o := range []history.Options{{}, {All: true}, {Path: "api"}, {To: "v1.1.0"}, {From: "v1.0.0", To: "HEAD~1"}} {
+			want, got := rangeOf(t, loose, o), rangeOf(t, packed, o)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, %+v:\n got %+v\nwant %+v", mode, o, got, want)
+			}
+		}
 	}
 }
