@@ -9,17 +9,19 @@
 #                  final release (the release candidate is skipped);
 #                  git-cliff: --latest with a config that ignores rc tags.
 #                  warden is timed three ways: first-time contributors with
-#                  an empty cache (it reads the 99,500 earlier commits), with
-#                  the cache the previous release's run left (it reads that
-#                  release's commits), and without them
-#                  (--first-time=false: git-cliff finds no first-time
-#                  contributors without the GitHub API).
+#                  an empty cache (it reads the 99,500 earlier commits, in
+#                  one parallel scan of the pack), with the cache the
+#                  previous release's run left (it reads that release's
+#                  commits), and without them (--first-time=false: git-cliff
+#                  finds no first-time contributors without the GitHub API).
 #   whole history  warden --all (one section over every commit); git-cliff
 #                  with no range (a section per release, every commit).
 #
 # Needs git (to build the repository; warden itself does not use it), npm
 # (git-cliff is the npm package git-cliff, a real binary) unless git-cliff
-# is on PATH, and hyperfine if present (else a plain timing loop).
+# is on PATH, and hyperfine if present (else a plain timing loop). The load
+# average before and after the timings is printed under the table: other
+# work on the machine inflates wall times (warden's scan uses every core).
 #
 # Usage: bench/release-notes.sh [-commits 100000] [-tags 200] [-runs 5] [-keep DIR]
 set -euo pipefail
@@ -139,6 +141,8 @@ time_cmd() {
 	fi
 }
 
+load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime; }
+load_before=$(load)
 slow=$(( runs < 2 ? runs : 2 ))
 time_cmd "warden, last release, first-time contributors, empty cache" "$runs" "rm -rf $tmp/cache" "$w"
 time_cmd "warden, last release, first-time contributors, cache left by the run for $prev" "$runs" "rm -rf $tmp/cache && $w --to $prev >/dev/null" "$w"
@@ -147,7 +151,11 @@ time_cmd "git-cliff --latest" "$runs" "true" "cd $repo && $c --latest"
 time_cmd "warden --all (whole history)" "$slow" "true" "$w --all"
 time_cmd "git-cliff (whole history, every release)" "$slow" "true" "cd $repo && $c"
 
+load_after=$(load)
+
 echo
 echo "| $commits commits, $tags release tags | wall, mean (s) | ± (s) | CPU, user + system (s) |"
 echo "|---|---|---|---|"
 awk -F'|' '{printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}' "$results"
+echo
+echo "$(nproc) CPUs; load average (1, 5, 15 min) before the timings: $load_before, after: $load_after"

@@ -8,13 +8,14 @@ import (
 )
 
 // A raw DEFLATE decoder (RFC 1951) for the many small streams of a pack.
-// compress/flate reads its input a byte at a time through an interface and
-// builds full-size Huffman tables for every block, which for a 300-byte
-// commit costs four times the decoding itself. This one reads the mapped
-// pack directly through a 64-bit bit buffer and sizes each table to the
-// longest code in it, as zlib's inflate does (the table building below
-// follows zlib's inflate_table). Its output is tested against
-// compress/flate's.
+// compress/flate reads its input a byte at a time through an
+// io.ByteReader, and building a block's Huffman tables costs it as much
+// as decoding a 300-byte commit. This one reads the mapped pack directly
+// through a 64-bit bit buffer, builds the tables as libdeflate does (each
+// code stored once, the root table then doubled by copies; zlib's entry
+// layout and subtables), and keeps the hot loop's state in registers: half
+// the time of compress/flate on a commit. Its output is tested against
+// compress/flate's, by a fuzz test too.
 
 var errCorrupt = errors.New("corrupt deflate stream")
 
@@ -385,9 +386,9 @@ func (d *decoder) inflateRaw(src, dst []byte) error {
 
 // decodeBlock decodes the symbols of one Huffman block into dst from o
 // and returns the new end of the output. It is the hot loop: its state is
-// in locals, few enough to stay in registers, the tables are arrays
-// indexed under constant masks, and bit counts are masked with 63 so that
-// shifts compile to plain shifts.
+// in locals, the tables are arrays indexed under constant masks, bit
+// counts are masked with 63 so that shifts compile to plain shifts, and
+// runs of literals, most of a commit, go to literals.
 func decodeBlock(r *bitReader, lt *[enoughLens]hentry, dt *[enoughDist]hentry, dst []byte, o int) (int, error) {
 	src, bb, nb, pos := r.src, r.bb, r.nb, r.pos
 	for {
