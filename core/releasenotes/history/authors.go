@@ -106,9 +106,9 @@ type commitAuthors struct {
 }
 
 // authorsPacked is Authors over a repository with packs: a breadth-first
-// walk that reads its first lazy commits one at a time through go-git,
-// then reads every commit of the packs in one parallel scan and goes on
-// over what it read. Any error means the caller walks instead.
+// walk that reads its first lazy commits one at a time, then reads every
+// commit of the packs in one parallel scan and goes on over what it read.
+// Any error means the caller walks instead.
 func (r *Repo) authorsPacked(ctx context.Context, start plumbing.Hash, coAuthors func(message []byte) []string,
 	known func(commit string) (map[string]bool, bool), done func(set map[string]bool) bool, lazy int) (map[string]bool, bool, error) {
 	set := map[string]bool{}

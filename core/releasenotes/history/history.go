@@ -1,5 +1,7 @@
 // Package history reads the commits of one release from a git repository
-// with go-git (no git binary): it resolves the target, finds the previous
+// with go-git (no git binary; the pack files' objects are read through
+// gitpack, and the earlier history's authors are gathered from a parallel
+// scan of the packs): it resolves the target, finds the previous
 // release tag, walks the range in one pass (stopping where the previous
 // release's history begins), tells a shallow clone that does not reach far
 // enough from a real first release, and marks the commits that touch a
