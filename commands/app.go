@@ -99,7 +99,7 @@ func globalFlags() []cli.Flag {
 			Usage:   "state directory (default: the config's state_dir, else the user state dir)",
 			EnvVars: []string{"WARDEN_STATE_DIR"}},
 		&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Category: globalCategory, TakesFile: true,
-			Usage:   "age identity file, or the AGE-SECRET-KEY-… itself (default: identity.txt in the user config dir)",
+			Usage:   "read the age identity from `FILE` (default: identity.txt in the user config dir); the AGE-SECRET-KEY-… itself goes only in WARDEN_IDENTITY, never on the command line",
 			EnvVars: []string{"WARDEN_IDENTITY"}},
 		&cli.StringFlag{Name: "passphrase-file", Category: globalCategory, TakesFile: true,
 			Usage:   "read the secret store passphrase from this file (WARDEN_PASSPHRASE holds it directly)",

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -62,7 +63,8 @@ func (w *wiring) openAudit(ctx context.Context, c *cli.Context, sess *session, c
 		a.Close()
 		return nil, err
 	}
-	if a.log, err = auditlog.Open(ctx, db, key, auditlog.Options{Now: w.env.Now}); err != nil {
+	opts := auditlog.Options{Now: w.env.Now, HeadFile: filepath.Join(sess.stateDir, auditlog.HeadFileName)}
+	if a.log, err = auditlog.Open(ctx, db, key, opts); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -359,7 +359,7 @@ func (w *wiring) verifyAuditLog(ctx context.Context, st *secrets.Store, stateDir
 		closer()
 		return auditlog.Report{}, nil, err
 	}
-	lg, err := auditlog.Open(ctx, db, key, auditlog.Options{Now: w.env.Now})
+	lg, err := auditlog.Open(ctx, db, key, auditlog.Options{Now: w.env.Now, HeadFile: filepath.Join(stateDir, auditlog.HeadFileName)})
 	if err != nil {
 		closer()
 		return auditlog.Report{}, nil, err

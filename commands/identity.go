@@ -92,6 +92,7 @@ func authOptions(a *auditSession, access, totpKey []byte, now func() time.Time) 
 		IdleTimeout:          cfg.Gateway.Auth.IdleTimeout.D(),
 		MaxSessionsPerDevice: cfg.Gateway.Auth.MaxSessionsPerDevice,
 		TOTPIssuer:           cfg.Auth.TOTPIssuer,
+		Owner:                cfg.Gateway.Owner,
 		RateLimit:            rl.Enabled,
 		IPLimit:              ratelimit.Rule{Attempts: rl.Attempts, Window: rl.Window.D()},
 		AccountLimit:         ratelimit.Rule{Attempts: rl.AccountAttempts, Window: rl.AccountWindow.D()},

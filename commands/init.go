@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/warden-sec/warden/core/atomicfile"
+	"github.com/warden-sec/warden/core/auth"
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/secrets"
 	"github.com/warden-sec/warden/templates"
@@ -32,6 +33,7 @@ func (w *wiring) initCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing config (a backup is kept)", EnvVars: []string{"WARDEN_FORCE"}},
 			&cli.StringFlag{Name: "listen", Value: config.DefaultListen, Usage: "gateway listen address (loopback; TLS is configured separately)", EnvVars: []string{"WARDEN_LISTEN"}},
 			&cli.StringSliceFlag{Name: "channels", Usage: "channels to enable: telegram, slack, discord (comma separated or repeated)", EnvVars: []string{"WARDEN_CHANNELS"}},
+			&cli.StringFlag{Name: "owner", Usage: "the owner's user name: their own login sessions are the main session (default: the first admin created)", EnvVars: []string{"WARDEN_OWNER"}},
 			&cli.StringFlag{Name: "sandbox-mode", Value: config.SandboxNonMain, Usage: "sandbox mode: all, non-main or off", EnvVars: []string{"WARDEN_SANDBOX_MODE"}},
 			&cli.StringFlag{Name: "discord-public-key", Usage: "the Discord application's public key (hex), when discord is enabled", EnvVars: []string{"WARDEN_DISCORD_PUBLIC_KEY"}},
 		},
@@ -41,6 +43,7 @@ func (w *wiring) initCommand() *cli.Command {
 
 type initAnswers struct {
 	Listen           string
+	Owner            string
 	Channels         []string
 	SandboxMode      string
 	DiscordPublicKey string
@@ -50,7 +53,7 @@ func (w *wiring) initAction(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
-	ans := initAnswers{Listen: c.String("listen"), SandboxMode: c.String("sandbox-mode"), DiscordPublicKey: c.String("discord-public-key")}
+	ans := initAnswers{Listen: c.String("listen"), Owner: strings.ToLower(strings.TrimSpace(c.String("owner"))), SandboxMode: c.String("sandbox-mode"), DiscordPublicKey: c.String("discord-public-key")}
 	for _, v := range c.StringSlice("channels") {
 		for _, ch := range strings.Split(v, ",") {
 			if ch = strings.TrimSpace(strings.ToLower(ch)); ch != "" && !slices.Contains(ans.Channels, ch) {
@@ -82,7 +85,7 @@ func (w *wiring) initAction(c *cli.Context) error {
 		return err
 	}
 	rendered, err := templates.Config(templates.ConfigData{
-		Listen: ans.Listen, SandboxMode: ans.SandboxMode,
+		Listen: ans.Listen, Owner: ans.Owner, SandboxMode: ans.SandboxMode,
 		Telegram: slices.Contains(ans.Channels, "telegram"), Slack: slices.Contains(ans.Channels, "slack"),
 		Discord: slices.Contains(ans.Channels, "discord"), DiscordPublicKey: ans.DiscordPublicKey,
 	})
@@ -190,6 +193,12 @@ func (w *wiring) initAction(c *cli.Context) error {
 		}
 	}
 	next = append(next, fmt.Sprintf("warden config validate --resolve %s", target))
+	owner := "NAME"
+	if ans.Owner != "" {
+		owner = ans.Owner
+	}
+	next = append(next, fmt.Sprintf("warden users add %s --role admin   # the owner%s", owner,
+		map[bool]string{true: "", false: " (the first admin becomes it)"}[ans.Owner != ""]))
 	fmt.Fprintln(out, "\nnext:")
 	for _, n := range next {
 		fmt.Fprintf(out, "  %s\n", n)
@@ -226,6 +235,11 @@ func checkAnswers(a initAnswers, final bool) error {
 			return usageErrorf("unknown channel %q (choose from %s)", ch, strings.Join(channelNames, ", "))
 		}
 	}
+	if o := strings.ToLower(strings.TrimSpace(a.Owner)); o != "" {
+		if err := auth.ValidateName(o); err != nil {
+			return usageErrorf("--owner %q: use 1-64 characters a-z, 0-9, '.', '_', '-', starting with a letter or digit", o)
+		}
+	}
 	if !slices.Contains([]string{config.SandboxAll, config.SandboxNonMain, config.SandboxOff}, a.SandboxMode) {
 		return usageErrorf("--sandbox-mode %q is not one of all, non-main, off", a.SandboxMode)
 	}
@@ -260,6 +274,17 @@ func (w *wiring) askInit(a *initAnswers) error {
 	})); err != nil {
 		return err
 	}
+	if err := survey.AskOne(&survey.Input{
+		Message: "Owner (your gateway user name):",
+		Default: a.Owner,
+		Help: "Your own login sessions are the main session: with sandbox mode non-main their commands run on the host. " +
+			"Other admins and agents are always sandboxed. Empty: the first admin you create.",
+	}, &a.Owner, opts, survey.WithValidator(func(v any) error {
+		return checkAnswers(initAnswers{Listen: config.DefaultListen, Owner: v.(string), SandboxMode: config.SandboxAll}, false)
+	})); err != nil {
+		return err
+	}
+	a.Owner = strings.ToLower(strings.TrimSpace(a.Owner))
 	if err := survey.AskOne(&survey.MultiSelect{
 		Message: "Chat channels to enable:",
 		Options: channelNames,

@@ -216,6 +216,11 @@ func (w *wiring) printVerify(out verifyOutput) {
 			}
 			fmt.Fprintf(o, "\nhead %d %s\n", out.Last, out.HeadHash)
 		}
+		if s := out.Sealed; s != nil && s.Seq > 0 {
+			// Behind the head only when a commit stopped between writing
+			// its entries and sealing them; the next commit catches up.
+			fmt.Fprintf(o, "sealed %d %s\n", s.Seq, s.Hash)
+		}
 	} else {
 		fmt.Fprintf(o, "%s: BROKEN at seq %d: %s (%s)\n", out.Source, out.Break.Seq, out.Break.Reason, out.Break.Kind)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/secrets"
 	"github.com/warden-sec/warden/core/sops"
+	"github.com/warden-sec/warden/core/statedir"
 	"github.com/warden-sec/warden/core/store"
 )
 
@@ -65,7 +66,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		env.Now = time.Now
 	}
 	app := newApp(env)
-	err := app.RunContext(ctx, interspersed(app, args))
+	err := keyOnCommandLine(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, interspersed(app, args))
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -114,11 +118,13 @@ func exitCode(err error) int {
 	var sve *sops.ValueError
 	var tooNew *store.SchemaTooNewError
 	var appendErr *auditlog.AppendError
+	var linkErr *statedir.LinkError
 	if errors.As(err, &appendErr) {
 		return ExitInternal
 	}
 	switch {
-	case errors.As(err, &ve), errors.As(err, &de), errors.As(err, &pe), errors.As(err, &sve), errors.As(err, &tooNew):
+	case errors.As(err, &ve), errors.As(err, &de), errors.As(err, &pe), errors.As(err, &sve), errors.As(err, &tooNew),
+		errors.As(err, &linkErr), errors.Is(err, statedir.ErrNotRegular):
 		return ExitInput
 	case errors.Is(err, secrets.ErrNoIdentity), errors.Is(err, secrets.ErrNoPassphrase),
 		errors.Is(err, secrets.ErrStoreMissing), errors.Is(err, secrets.ErrStoreExists),

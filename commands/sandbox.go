@@ -70,7 +70,7 @@ func (w *wiring) sandboxConfig(c *cli.Context) (*session, config.Sandbox, string
 		ws = cfg.Workspace
 	}
 	if ws == "" {
-		ws = filepath.Join(sess.stateDir, "workspace")
+		ws = filepath.Join(sess.stateDir, workspaceDir)
 	}
 	return sess, cfg, ws, nil
 }

@@ -100,7 +100,7 @@ func (w *wiring) newPassphraseRecipient(c *cli.Context, kr *secrets.Keyring) (so
 func (w *wiring) ensureIdentity(kr *secrets.Keyring) (path string, created bool, err error) {
 	path = kr.DefaultPath
 	if kr.Explicit != "" {
-		if strings.HasPrefix(strings.TrimSpace(kr.Explicit), "AGE-SECRET-KEY-") {
+		if isAgeKey(kr.Explicit) {
 			_, err := kr.Identities()
 			return kr.ExplicitSource, false, err
 		}

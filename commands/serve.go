@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/warden-sec/warden/core/gateway"
 	"github.com/warden-sec/warden/core/maintenance"
 	"github.com/warden-sec/warden/core/runner"
+	"github.com/warden-sec/warden/core/sandbox"
 )
 
 // execPoolSize sandboxes are kept set up for the exec API, so a command
@@ -91,6 +93,14 @@ func (w *wiring) serve(c *cli.Context) error {
 		return fmt.Errorf("open the audit log: %w", err)
 	}
 	defer a.Close()
+	// Room on the disk for the audit log alone: a full disk then refuses
+	// commands, not the record of them.
+	reservePath := filepath.Join(sess.stateDir, auditlog.ReserveFileName)
+	if ok, err := a.log.KeepReserve(reservePath, 0); err != nil {
+		return err
+	} else if !ok {
+		w.warnf("the disk holding %s has no room for the audit log's %d MiB reserve; free some space", sess.stateDir, auditlog.DefaultReserveBytes>>20)
+	}
 	if err := w.resolveSecrets(ctx, c, sess.config, sess.keyring); err != nil {
 		return err
 	}
@@ -122,12 +132,20 @@ func (w *wiring) serve(c *cli.Context) error {
 	}
 
 	// Commands for the agent: the runner keeps a few sandboxes set up.
-	ws := cfg.Sandbox.Workspace
+	// The owner's main session has a workspace of its own.
+	ws, mainWS := cfg.Sandbox.Workspace, cfg.Sandbox.MainWorkspace
 	if ws == "" {
-		ws = filepath.Join(sess.stateDir, "workspace")
+		ws = filepath.Join(sess.stateDir, workspaceDir)
 	}
+	if mainWS == "" {
+		mainWS = filepath.Join(sess.stateDir, mainWorkspaceDir)
+	}
+	if cfg.Sandbox.Mode == config.SandboxAll {
+		mainWS = "" // nothing runs on the host
+	}
+	quota := sandbox.Quota{Bytes: int64(cfg.Sandbox.WorkspaceQuota), Inodes: int64(cfg.Sandbox.WorkspaceFiles), Reserve: int64(cfg.Sandbox.DiskReserve)}
 	var gwRef atomic.Pointer[gateway.Server]
-	run, err := runner.New(runner.Options{Config: cfg.Sandbox, Workspace: ws, Auditor: auditor, PoolSize: execPoolSize,
+	run, err := runner.New(runner.Options{Config: cfg.Sandbox, Workspace: ws, MainWorkspace: mainWS, Quota: quota, Auditor: auditor, PoolSize: execPoolSize,
 		OnViolation: func(v runner.Violation) {
 			if gw := gwRef.Load(); gw != nil {
 				gw.NotifyViolation(v)
@@ -135,9 +153,12 @@ func (w *wiring) serve(c *cli.Context) error {
 		},
 		OnAuditError: func(err error) { logger.Error("audit append failed", "action", "sandbox.exec", "error", err) }})
 	if err != nil {
-		return err
+		return inputError(fmt.Errorf("sandbox: %w", err), "sandbox.main_workspace must be a private directory of its own, outside sandbox.workspace")
 	}
 	defer run.Close()
+	if err := w.announceOwner(ctx, svc, cfg, run); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -145,11 +166,15 @@ func (w *wiring) serve(c *cli.Context) error {
 	}
 	defer ln.Close()
 	bound := ln.Addr().(*net.TCPAddr)
+	hosts, err := allowedHosts(cfg.Gateway, tlsConfig)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{
 		Auth: svc, Audit: a.log, Auditor: auditor, DB: a.db, Logger: logger, Metrics: metrics,
 		TLS: tlsConfig != nil, Loopback: bound.IP.IsLoopback(),
 		MetricsEnabled: cfg.Gateway.Metrics.Enabled, MetricsRequireToken: cfg.Gateway.Metrics.RequireToken,
-		AllowedOrigins: cfg.Gateway.AllowedOrigins, TrustedProxies: trusted,
+		AllowedOrigins: cfg.Gateway.AllowedOrigins, TrustedProxies: trusted, Hosts: hosts, ListenAddr: bound,
 		MaxBodyBytes: int64(cfg.Gateway.MaxBodyBytes), Version: w.env.Build.Version, Now: w.env.Now,
 		Runner: run,
 	})
@@ -278,6 +303,36 @@ func (w *wiring) bootstrapSecrets(c *cli.Context, sess *session) error {
 	return nil
 }
 
+// announceOwner says whose session is the main one, and warns when the
+// configured owner cannot be (then nothing runs on the host).
+func (w *wiring) announceOwner(ctx context.Context, svc *auth.Service, cfg *config.Config, run *runner.Runner) error {
+	if cfg.Sandbox.Mode == config.SandboxAll {
+		return nil
+	}
+	owner, err := svc.Owner(ctx)
+	if err != nil {
+		return err
+	}
+	if owner == "" {
+		return nil // the first admin created becomes the owner
+	}
+	u, err := svc.GetUser(ctx, owner)
+	switch {
+	case errors.Is(err, auth.ErrNotFound):
+		w.notef("warning: the owner %q is not a user: every command runs in the sandbox (create the user, or set gateway.owner)", owner)
+		return nil
+	case err != nil:
+		return err
+	case u.Role != auth.RoleAdmin || u.Disabled != nil:
+		w.notef("warning: the owner %q is not an enabled admin: every command runs in the sandbox", owner)
+		return nil
+	}
+	if cfg.Sandbox.Mode == config.SandboxNonMain {
+		w.notef("owner %s: commands from their own login sessions run on the host in %s; everyone else's in the sandbox", owner, run.MainWorkspace())
+	}
+	return nil
+}
+
 // announceSetup prints a one-time setup code while there are no users.
 func (w *wiring) announceSetup(ctx context.Context, svc *auth.Service, url string) error {
 	needed, err := svc.SetupNeeded(ctx)
@@ -307,6 +362,15 @@ func (w *wiring) maintain(ctx context.Context, c *cli.Context, a *auditSession, 
 			return err
 		}},
 		{Name: "auth.sweep", Every: time.Minute, Run: func(context.Context) error { svc.Sweep(); return nil }},
+		// The audit log's disk reserve comes back once it was used and
+		// there is room again.
+		{Name: "audit.reserve", Every: time.Minute, Run: func(context.Context) error {
+			ok, err := a.log.KeepReserve(filepath.Join(a.stateDir, auditlog.ReserveFileName), 0)
+			if err == nil && !ok {
+				logger.Warn("no room on the disk for the audit log's reserve", "dir", a.stateDir)
+			}
+			return err
+		}},
 	}
 	a.log.SetRetentionHold(forwardNames(audit.Forward)...)
 	if audit.RetentionDays > 0 || audit.MaxEntries > 0 {
@@ -416,6 +480,7 @@ func newLogger(out io.Writer, l config.Logging) *slog.Logger {
 // openStateDir tried to fix it.
 func stateProblems(dir string) ([]string, error) {
 	var out []string
+	skip := map[string]bool{filepath.Join(dir, workspaceDir): true, filepath.Join(dir, mainWorkspaceDir): true}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -425,6 +490,11 @@ func stateProblems(dir string) ([]string, error) {
 		}
 		if runtime.GOOS == "windows" {
 			return filepath.SkipAll
+		}
+		// The workspaces hold what commands wrote, with the modes they
+		// chose; openStateDir leaves them alone too.
+		if d.IsDir() && skip[p] {
+			return filepath.SkipDir
 		}
 		fi, err := d.Info()
 		if err != nil {
@@ -436,4 +506,26 @@ func stateProblems(dir string) ([]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+// allowedHosts are the names the gateway answers to besides IP literals
+// and localhost: gateway.hosts and, under TLS, the certificate's names.
+func allowedHosts(g config.Gateway, tlsConfig *tls.Config) ([]string, error) {
+	hosts := append([]string(nil), g.Hosts...)
+	if tlsConfig == nil {
+		return hosts, nil
+	}
+	for _, c := range tlsConfig.Certificates {
+		leaf := c.Leaf
+		if leaf == nil && len(c.Certificate) > 0 {
+			var err error
+			if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+				return nil, inputError(fmt.Errorf("gateway.tls.cert: %w", err), "")
+			}
+		}
+		if leaf != nil {
+			hosts = append(hosts, leaf.DNSNames...)
+		}
+	}
+	return hosts, nil
 }

@@ -75,6 +75,9 @@ func (w *wiring) usersAdd(c *cli.Context) error {
 		return authError(err)
 	}
 	fmt.Fprintf(w.env.Stdout, "added user %s (role %s)\n", u.Name, u.Role)
+	if u.Owner {
+		w.notef("%s is the owner: with sandbox mode non-main, commands from their own login sessions run on the host (gateway.owner changes it)", u.Name)
+	}
 	return nil
 }
 
@@ -120,7 +123,11 @@ func (w *wiring) usersList(c *cli.Context) error {
 		if u.TwoFactorEnabled {
 			twofa = fmt.Sprintf("on (%d recovery codes)", u.RecoveryCodesLeft)
 		}
-		rows[i] = []string{u.Name, string(u.Role), status, twofa, when(u.LastLogin)}
+		role := string(u.Role)
+		if u.Owner {
+			role += " (owner)"
+		}
+		rows[i] = []string{u.Name, role, status, twofa, when(u.LastLogin)}
 	}
 	return writeTable(w.env.Stdout, []string{"NAME", "ROLE", "STATUS", "2FA", "LAST LOGIN"}, rows)
 }
@@ -233,10 +240,13 @@ func (w *wiring) twoFAConfirm(c *cli.Context) error {
 }
 
 func (w *wiring) confirm(c *cli.Context, a *authSession, name, code string) error {
-	codes, err := a.svc.ConfirmTOTP(c.Context, name, code, "local")
+	// No session is the caller's here: every session of the user ends,
+	// and the running gateway closes their WebSockets at its next sweep.
+	codes, err := a.svc.ConfirmTOTP(c.Context, name, code, "", "local")
 	if err != nil {
 		return authError(err)
 	}
+	w.notef("every session of %s has ended; log in again with a code", name)
 	fmt.Fprintf(w.env.Stdout, "two-factor is on for %s. Recovery codes (each works once; shown only now):\n", name)
 	for _, rc := range codes {
 		fmt.Fprintf(w.env.Stdout, "  %s\n", rc)

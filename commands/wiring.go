@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/fsperm"
 	"github.com/warden-sec/warden/core/secrets"
@@ -35,6 +37,8 @@ func (w *wiring) notef(format string, args ...any) {
 }
 
 // keyring returns the identities and passphrase source for this command.
+// --identity names a file; the key itself is accepted only from
+// WARDEN_IDENTITY, because a command line is readable by every local user.
 func (w *wiring) keyring(c *cli.Context) (*secrets.Keyring, error) {
 	def, err := secrets.DefaultIdentityPath()
 	if err != nil {
@@ -42,17 +46,21 @@ func (w *wiring) keyring(c *cli.Context) (*secrets.Keyring, error) {
 	}
 	kr := &secrets.Keyring{
 		Explicit:         flagString(c, "identity"),
-		ExplicitSource:   "--identity",
 		DefaultPath:      def,
 		ScryptWorkFactor: w.env.ScryptWorkFactor,
 		Passphrase: func(ctx context.Context, prompt string) (string, error) {
 			return w.passphrase(c, prompt, false)
 		},
 	}
-	if kr.Explicit != "" && !strings.HasPrefix(strings.TrimSpace(kr.Explicit), "AGE-SECRET-KEY-") {
-		kr.ExplicitSource = kr.Explicit
-	} else if kr.Explicit != "" {
-		kr.ExplicitSource = "the key in --identity/WARDEN_IDENTITY"
+	kr.ExplicitSource = kr.Explicit
+	if isAgeKey(kr.Explicit) {
+		// urfave/cli fills the flag from the variable too. Run has
+		// already refused a key among the arguments; a key that is not
+		// the variable's value came from a command line all the same.
+		if strings.TrimSpace(w.env.Getenv("WARDEN_IDENTITY")) != strings.TrimSpace(kr.Explicit) {
+			return nil, identityOnCommandLine()
+		}
+		kr.ExplicitSource = "WARDEN_IDENTITY"
 	}
 	return kr, nil
 }
@@ -62,6 +70,11 @@ func (w *wiring) keyring(c *cli.Context) (*secrets.Keyring, error) {
 func (w *wiring) passphrase(c *cli.Context, prompt string, confirm bool) (string, error) {
 	if f := flagString(c, "passphrase-file"); f != "" {
 		data, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not named: a value that is no file may be the passphrase.
+			return "", inputError(errors.New("--passphrase-file: no such file"),
+				"the flag takes the path of a 0600 file holding the passphrase; the passphrase itself goes in WARDEN_PASSPHRASE")
+		}
 		if err != nil {
 			return "", fmt.Errorf("read passphrase file: %w", err)
 		}
@@ -142,13 +155,38 @@ func (w *wiring) stateDir(c *cli.Context, cfg *config.Config) (string, error) {
 	return abs, nil
 }
 
+// workspaceDir is the default sandbox workspace's name in the state dir. It
+// belongs to the sandbox's user (docs/sandbox.md) and holds whatever the
+// commands run there created, links included: the state dir's checks
+// neither walk into it nor refuse because of it.
+const workspaceDir = "workspace"
+
+// mainWorkspaceDir is the owner's main workspace's default name in the
+// state dir: it holds what the owner's host commands created, with the
+// modes they chose, so the state dir's checks leave it alone as well
+// (the runner checks that it is private itself).
+const mainWorkspaceDir = "main"
+
+// stateFiles are the files Warden keeps directly in the state dir. They
+// are opened without following links (core/statedir); they are also
+// checked up front so a command refuses before it changes anything.
+func stateFiles() []string {
+	var out []string
+	for _, db := range []string{statedir.DatabaseFile, auditlog.IndexFileName} {
+		out = append(out, store.Files(db)...)
+	}
+	return append(out, secrets.StoreFileName, secrets.StoreFileName+".lock", auditlog.HeadFileName, auditlog.ReserveFileName)
+}
+
 // openStateDir creates or checks the state dir and makes it private,
-// reporting what it fixed.
+// reporting what it fixed. A state file that is a symbolic link is
+// refused; the state dir itself may be one (moved to another disk).
 func (w *wiring) openStateDir(dir string) error {
-	// The default sandbox workspace lives here but belongs to the
-	// sandbox's user (docs/sandbox.md).
+	if err := statedir.CheckFiles(dir, stateFiles()...); err != nil {
+		return err
+	}
 	pol := fsperm.Private()
-	pol.Exclude = []string{"workspace"}
+	pol.Exclude = []string{workspaceDir, mainWorkspaceDir}
 	rep, err := statedir.Prepare(dir, pol)
 	for _, ch := range rep.Fixed {
 		w.warnf("tightened %s", ch)

@@ -15,6 +15,7 @@ var files embed.FS
 // ConfigData fills config/warden.yaml.tmpl.
 type ConfigData struct {
 	Listen      string
+	Owner       string
 	SandboxMode string
 	Telegram    bool
 	Slack       bool

@@ -119,7 +119,8 @@ func open(ctx context.Context, dir string, key []byte) (*auditlog.Log, *store.St
 	check(os.MkdirAll(dir, 0o700))
 	db, err := store.Open(ctx, store.Options{Path: filepath.Join(dir, "warden.db")})
 	check(err)
-	l, err := auditlog.Open(ctx, db, key, auditlog.Options{})
+	// Sealed, as every log opened from a state dir is.
+	l, err := auditlog.Open(ctx, db, key, auditlog.Options{HeadFile: filepath.Join(dir, auditlog.HeadFileName)})
 	check(err)
 	return l, db
 }

@@ -209,7 +209,7 @@ func (g *gatewayServer) open(ctx context.Context) error {
 	g.db = db
 	key := make([]byte, auditlog.KeySize)
 	rand.Read(key)
-	if g.log, err = auditlog.Open(ctx, db, key, auditlog.Options{}); err != nil {
+	if g.log, err = auditlog.Open(ctx, db, key, auditlog.Options{HeadFile: filepath.Join(filepath.Dir(db.Path()), auditlog.HeadFileName)}); err != nil {
 		return fmt.Errorf("open audit log: %w", err)
 	}
 	g.metrics = gateway.NewMetrics()

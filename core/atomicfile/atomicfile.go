@@ -1,6 +1,11 @@
 // Package atomicfile writes files so that a reader, or a crash, never sees a
 // half-written file: the data goes to a temporary file created with the final
 // mode in the same directory, is synced to disk, and is renamed over the target.
+//
+// No byte is ever written through a symbolic link: the temporary file is
+// created exclusively under a fresh random name, and renaming it over a
+// link replaces the link itself, never the file it points to (with
+// NoOverwrite, a link at the target counts as an existing file).
 package atomicfile
 
 import (

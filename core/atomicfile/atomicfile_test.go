@@ -80,3 +80,44 @@ func TestExplicitMode(t *testing.T) {
 		t.Fatalf("mode %v", fi.Mode().Perm())
 	}
 }
+
+// A write to a path that is a symbolic link replaces the link and leaves
+// the file it points to untouched; with NoOverwrite the link counts as an
+// existing file, dangling or not.
+func TestWriteNeverWritesThroughALink(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need a privilege on Windows")
+	}
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	target := filepath.Join(elsewhere, "target")
+	if err := os.WriteFile(target, []byte("theirs"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "secrets.enc.yaml")
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(p, []byte("mine"), Options{NoOverwrite: true}); !errors.Is(err, ErrExists) {
+		t.Fatalf("NoOverwrite over a link: %v", err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink(filepath.Join(elsewhere, "new"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dangling, []byte("mine"), Options{NoOverwrite: true}); !errors.Is(err, ErrExists) {
+		t.Fatalf("NoOverwrite over a dangling link: %v", err)
+	}
+	if err := WriteFile(p, []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(target); string(got) != "theirs" {
+		t.Fatalf("wrote through the link: target now %q", got)
+	}
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("the link was not replaced by a regular file: %v %v", fi, err)
+	}
+	if _, err := os.Lstat(filepath.Join(elsewhere, "new")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a file was created at the dangling link's target: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ type fixture struct {
 	log  *Log
 	key  []byte
 	now  time.Time
+	head string // the head record's path; empty leaves sealing off
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -44,7 +45,7 @@ func (f *fixture) open(opts store.Options) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	l, err := Open(context.Background(), db, f.key, Options{Now: func() time.Time { return f.now }})
+	l, err := Open(context.Background(), db, f.key, Options{Now: func() time.Time { return f.now }, HeadFile: f.head})
 	if err != nil {
 		f.t.Fatal(err)
 	}

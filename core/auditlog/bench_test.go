@@ -17,9 +17,15 @@ func benchEvent(i int) Event {
 		Details: map[string]any{"session": fmt.Sprintf("s%d", i%1000), "ua": "Mozilla/5.0 test agent", "n": i}}
 }
 
-// benchAppend measures durable appends with w concurrent writers.
-func benchAppend(b *testing.B, w int) {
-	f := newFixture(b)
+// benchAppend measures durable appends with w concurrent writers, sealing
+// each commit in a head record as every log opened from a state dir does
+// (sealed), or not.
+func benchAppend(b *testing.B, w int, sealed bool) {
+	f := newFixture
+	if sealed {
+		f = newSealedFixture
+	}
+	fx := f(b)
 	var next atomic.Int64
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -32,7 +38,7 @@ func benchAppend(b *testing.B, w int) {
 				if i > b.N {
 					return
 				}
-				if _, err := f.log.Append(context.Background(), benchEvent(i)); err != nil {
+				if _, err := fx.log.Append(context.Background(), benchEvent(i)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -44,9 +50,12 @@ func benchAppend(b *testing.B, w int) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 }
 
-func BenchmarkAppend1(b *testing.B)  { benchAppend(b, 1) }
-func BenchmarkAppend16(b *testing.B) { benchAppend(b, 16) }
-func BenchmarkAppend64(b *testing.B) { benchAppend(b, 64) }
+func BenchmarkAppend1(b *testing.B)          { benchAppend(b, 1, true) }
+func BenchmarkAppend16(b *testing.B)         { benchAppend(b, 16, true) }
+func BenchmarkAppend64(b *testing.B)         { benchAppend(b, 64, true) }
+func BenchmarkAppend1Unsealed(b *testing.B)  { benchAppend(b, 1, false) }
+func BenchmarkAppend16Unsealed(b *testing.B) { benchAppend(b, 16, false) }
+func BenchmarkAppend64Unsealed(b *testing.B) { benchAppend(b, 64, false) }
 
 // fill appends n entries quickly (64 writers).
 func fill(b testing.TB, f *fixture, n int) {

@@ -9,6 +9,15 @@
 // Verify naming the first broken sequence number; someone who also has the
 // key is caught by signed checkpoints kept elsewhere (Checkpoint).
 //
+// The chain alone cannot show that entries were cut from its end. Each
+// commit therefore also seals the new end (seq and hash, MACed with a key
+// derived from the audit key) in a head record kept beside the database
+// (Options.HeadFile), before its appends return; Verify names entries
+// missing up to the sealed seq. A commit that finds the record missing,
+// altered or ahead of the chain writes an audit.seal entry saying so, so the
+// finding survives the record being rewritten. Rolling back the database
+// and the head record together is caught only by checkpoints.
+//
 // Retention deletes a prefix of the chain and, in the same transaction,
 // appends a retention_purge entry recording the purged range and the hash
 // the remaining chain starts from, so verification passes after a purge

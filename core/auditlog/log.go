@@ -39,13 +39,19 @@ type Options struct {
 	// IndexPath is the search index database (default audit-index.db
 	// beside the store's file).
 	IndexPath string
+	// HeadFile is where the sealed head record lives (HeadFileName in the
+	// state dir). Each commit seals the new end of the chain there before
+	// its appends return, so Verify names entries cut from the end. Empty
+	// turns sealing off; every log opened from a state dir sets it.
+	HeadFile string
 }
 
 // Log is the audit log over a store.
 type Log struct {
-	db  *store.Store
-	key []byte
-	now func() time.Time
+	db   *store.Store
+	key  []byte
+	now  func() time.Time
+	seal *sealer // nil when sealing is off
 
 	maxBatch   int
 	indexBatch int
@@ -65,6 +71,8 @@ type Log struct {
 
 	holdMu sync.Mutex
 	hold   []string // forwarding destinations retention waits for
+
+	reserve reserve // disk space kept for the log (KeepReserve)
 }
 
 type pending struct {
@@ -90,6 +98,12 @@ func Open(ctx context.Context, db *store.Store, key []byte, opts Options) (*Log,
 	if l.indexBatch <= 0 {
 		l.indexBatch = 4096
 	}
+	if opts.HeadFile != "" {
+		// Nothing is written here: read-only commands open the log too.
+		// The first commit creates the record, or starts sealing an older
+		// log that has none.
+		l.seal = newSealer(opts.HeadFile, l.key)
+	}
 	// Reading the head checks the schema is there and the database is readable.
 	if _, err := l.Head(ctx); err != nil {
 		return nil, err
@@ -114,10 +128,14 @@ func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closed) })
 	<-l.done
 	<-l.indexDone
+	var err error
+	if l.seal != nil {
+		err = l.seal.flush()
+	}
 	// Entries not indexed yet stay so: the index is derived data, and
 	// Search brings it up to date before it reads. Indexing here would
 	// make every short-lived command pay for it.
-	return l.index.Close()
+	return errors.Join(err, l.index.Close())
 }
 
 // Append records an event and returns once it is durable. An error means
@@ -220,37 +238,91 @@ func (l *Log) commit(batch []*pending) {
 	if len(live) == 0 {
 		return
 	}
-	err := l.db.Write(context.Background(), func(ctx context.Context, tx store.Queryer) error {
+	var seal *sealTx
+	defer func() { seal.close() }()
+	var last uint64
+	var lastHash []byte
+	try := func(ctx context.Context, tx store.Queryer) error {
 		seq, prev, err := head(ctx, tx)
 		if err != nil {
 			return err
 		}
-		for _, p := range live {
-			for i := range p.entries {
-				e := &p.entries[i]
-				seq++
-				e.Seq = seq
-				body := e.Encode()
-				e.PrevHash = prev
-				e.Hash = l.mac(prev, body)
-				if _, err := tx.ExecContext(ctx, insertEntry, int64(seq), e.Time.UnixNano(), body, prev, e.Hash); err != nil {
-					return fmt.Errorf("insert audit entry %d: %w", seq, err)
-				}
-				prev = e.Hash
+		if l.seal != nil {
+			if seal, err = l.seal.begin(ctx, tx, seq, prev); err != nil {
+				return err
+			}
+			if err := l.writeMarker(ctx, tx, seal, &seq, &prev); err != nil {
+				return err
 			}
 		}
+		for _, p := range live {
+			for i := range p.entries {
+				if err := l.insert(ctx, tx, &p.entries[i], &seq, &prev); err != nil {
+					return err
+				}
+			}
+		}
+		last, lastHash = seq, prev
 		return nil
-	})
+	}
+	err := l.db.Write(context.Background(), try)
+	if err != nil && diskFull(err) && l.reserve.release() {
+		// The disk is full: give the log the room kept for it and try
+		// again, so that a full disk refuses commands, not the record
+		// of them.
+		seal.close()
+		seal = nil
+		err = l.db.Write(context.Background(), try)
+	}
 	if err == nil {
 		n := 0
 		for _, p := range live {
 			n += len(p.entries)
 		}
 		l.behind.Add(int64(n))
+		if seal != nil {
+			// Fail closed here too: an append is acknowledged only once
+			// the head record vouches for it. The entries stay in the
+			// chain, as after a crash right after the commit, and the
+			// next commit seals them.
+			if err = seal.finish(last, lastHash); err != nil {
+				err = fmt.Errorf("seal the audit log head: %w", err)
+			}
+		}
 	}
 	for _, p := range live {
 		p.err <- err
 	}
+}
+
+// insert chains e after (seq, prev), writes it and advances both.
+func (l *Log) insert(ctx context.Context, tx store.Queryer, e *Entry, seq *uint64, prev *[]byte) error {
+	*seq++
+	e.Seq = *seq
+	body := e.Encode()
+	e.PrevHash = *prev
+	e.Hash = l.mac(*prev, body)
+	if _, err := tx.ExecContext(ctx, insertEntry, int64(e.Seq), e.Time.UnixNano(), body, e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("insert audit entry %d: %w", e.Seq, err)
+	}
+	*prev = e.Hash
+	return nil
+}
+
+// writeMarker writes the audit.seal entry begin asked for, if any.
+func (l *Log) writeMarker(ctx context.Context, tx store.Queryer, seal *sealTx, seq *uint64, prev *[]byte) error {
+	if seal.marker == nil {
+		return nil
+	}
+	e, err := l.entry(*seal.marker)
+	if err != nil {
+		return err
+	}
+	if err := l.insert(ctx, tx, &e, seq, prev); err != nil {
+		return err
+	}
+	seal.marked(e.Seq)
+	return nil
 }
 
 const insertEntry = `INSERT INTO audit_log (seq, time_ns, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?)`

@@ -110,11 +110,24 @@ func (l *Log) PlanRetention(ctx context.Context, maxAgeDays, maxEntries int) (Pu
 func (l *Log) EnforceRetention(ctx context.Context, maxAgeDays, maxEntries int) (deleted int, err error) {
 	var plan PurgePlan
 	var entry Entry
+	var seal *sealTx
+	defer func() { seal.close() }()
 	err = l.db.Write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		var err error
 		plan, err = l.planPurge(ctx, tx, maxAgeDays, maxEntries)
 		if err != nil || plan.To == 0 {
 			return err
+		}
+		if l.seal != nil {
+			// Compare the head record with the chain before the purge
+			// changes it.
+			last, lastHash, err := head(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if seal, err = l.seal.begin(ctx, tx, last, lastHash); err != nil {
+				return err
+			}
 		}
 		var anchor []byte
 		if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, int64(plan.To)).Scan(&anchor); err != nil {
@@ -123,11 +136,18 @@ func (l *Log) EnforceRetention(ctx context.Context, maxAgeDays, maxEntries int) 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE seq <= ?`, int64(plan.To)); err != nil {
 			return fmt.Errorf("purge audit entries: %w", err)
 		}
-		details, err := CanonicalDetails(map[string]any{
+		d := map[string]any{
 			"purged_from": plan.From, "purged_to": plan.To, "count": plan.Count,
 			"anchor_hash": hex.EncodeToString(anchor), "reason": plan.Reason,
 			"max_age_days": maxAgeDays, "max_entries": maxEntries,
-		})
+		}
+		if seal != nil {
+			// The purge may delete the audit.seal entry that says the log
+			// is sealed; this keeps saying it, so that deleting the head
+			// record later is still told from a log never sealed.
+			d["head_sealed"] = true
+		}
+		details, err := CanonicalDetails(d)
 		if err != nil {
 			return err
 		}
@@ -135,16 +155,23 @@ func (l *Log) EnforceRetention(ctx context.Context, maxAgeDays, maxEntries int) 
 		if err != nil {
 			return err
 		}
-		entry = Entry{Seq: seq + 1, Time: l.now().UTC(), Actor: "system", Action: ActionRetentionPurge,
-			Target: "audit_log", Outcome: OutcomeSuccess, Details: details, PrevHash: prev}
-		body := entry.Encode()
-		entry.Hash = l.mac(prev, body)
-		_, err = tx.ExecContext(ctx, insertEntry, int64(entry.Seq), entry.Time.UnixNano(), body, prev, entry.Hash)
-		if err != nil {
+		if seal != nil {
+			if err := l.writeMarker(ctx, tx, seal, &seq, &prev); err != nil {
+				return err
+			}
+		}
+		entry = Entry{Time: l.now().UTC(), Actor: "system", Action: ActionRetentionPurge,
+			Target: "audit_log", Outcome: OutcomeSuccess, Details: details}
+		if err := l.insert(ctx, tx, &entry, &seq, &prev); err != nil {
 			return fmt.Errorf("record the purge: %w", err)
 		}
 		return nil
 	})
+	if err == nil && seal != nil {
+		if err = seal.finish(entry.Seq, entry.Hash); err != nil {
+			err = fmt.Errorf("seal the audit log head: %w", err)
+		}
+	}
 	if err != nil {
 		return 0, &AppendError{Err: err}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/warden-sec/warden/core/store"
 )
@@ -26,10 +28,64 @@ type Query struct {
 // ErrQuery is wrapped by errors in a search query.
 var ErrQuery = errors.New("invalid search query")
 
+// Bounds on a search query. Nothing in the log is longer than a few
+// hundred characters per word, and each word is one more phrase for the
+// index to intersect: longer queries are mistakes or attempts to make the
+// search expensive.
+const (
+	MaxQueryBytes  = 1024 // Text
+	MaxQueryWords  = 32   // words in Text
+	MaxFilterBytes = 256  // Actor, Action
+)
+
+// Validate checks what a caller typed before anything is searched (or
+// audited as searched): text that is UTF-8, without control characters
+// (SQLite ends a query string at a NUL byte; nothing the log holds
+// contains one, since details are JSON with control characters escaped),
+// within the bounds above, and no lone *. Quotes, parentheses and FTS5
+// operators are fine: every word is searched literally.
+func (q Query) Validate() error {
+	if err := checkQueryText("search text", q.Text, MaxQueryBytes); err != nil {
+		return err
+	}
+	if err := checkQueryText("actor", q.Actor, MaxFilterBytes); err != nil {
+		return err
+	}
+	if err := checkQueryText("action", q.Action, MaxFilterBytes); err != nil {
+		return err
+	}
+	if n := len(strings.Fields(q.Text)); n > MaxQueryWords {
+		return fmt.Errorf("%w: %d words; search for at most %d", ErrQuery, n, MaxQueryWords)
+	}
+	_, err := ftsQuery(q.Text)
+	return err
+}
+
+// checkQueryText checks one field of a query.
+func checkQueryText(what, s string, limit int) error {
+	if len(s) > limit {
+		return fmt.Errorf("%w: %s is %d bytes long; the limit is %d", ErrQuery, what, len(s), limit)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrQuery, what)
+	}
+	for i, r := range s {
+		// Tabs and line breaks separate words; other control characters
+		// match nothing and a NUL would cut the query short.
+		if unicode.IsControl(r) && !unicode.IsSpace(r) {
+			return fmt.Errorf("%w: %s has a control character (U+%04X) at byte %d", ErrQuery, what, r, i)
+		}
+	}
+	return nil
+}
+
 // Search returns matching entries, newest first. It first brings the index
 // up to date; if that fails (say, a read-only database) it searches what is
 // indexed.
 func (l *Log) Search(ctx context.Context, q Query) ([]Entry, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	match, err := ftsQuery(q.Text)
 	if err != nil {
 		return nil, err
@@ -177,14 +233,16 @@ func actionMatches(filter, action string) bool {
 }
 
 // ftsQuery turns user words into an FTS5 query: each word is a phrase
-// (quoted, so punctuation is literal); a trailing * makes it a prefix.
+// (quoted, so punctuation and FTS5 operators are literal, and a stray
+// quote is doubled, not unbalanced); a trailing * makes it a prefix. The
+// text has passed Validate, or fails here only for a lone *.
 func ftsQuery(text string) (string, error) {
 	var parts []string
 	for _, w := range strings.Fields(text) {
 		prefix := strings.HasSuffix(w, "*")
 		w = strings.TrimSuffix(w, "*")
 		if w == "" {
-			return "", fmt.Errorf("%w: a lone *", ErrQuery)
+			return "", fmt.Errorf("%w: a lone *; put it after a word to match a prefix, as in sess*", ErrQuery)
 		}
 		p := `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
 		if prefix {

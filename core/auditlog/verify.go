@@ -19,14 +19,17 @@ import (
 
 // Kinds of breakage Verify reports.
 const (
-	BreakHash       = "hash_mismatch"       // the entry's content does not match its HMAC: edited
-	BreakGap        = "gap"                 // entries are missing: deleted
-	BreakReorder    = "reorder"             // an entry is not where the chain put it: moved or swapped
-	BreakLink       = "link"                // prev_hash does not match the previous entry's hash
-	BreakStart      = "unanchored_start"    // older entries are gone without a retention record
-	BreakMalformed  = "malformed"           // the entry cannot be decoded
-	BreakCheckpoint = "checkpoint_mismatch" // the entry differs from what a signed checkpoint vouched for
-	BreakTruncated  = "truncated"           // entries a checkpoint vouched for are gone from the end
+	BreakHash         = "hash_mismatch"       // the entry's content does not match its HMAC: edited
+	BreakGap          = "gap"                 // entries are missing: deleted
+	BreakReorder      = "reorder"             // an entry is not where the chain put it: moved or swapped
+	BreakLink         = "link"                // prev_hash does not match the previous entry's hash
+	BreakStart        = "unanchored_start"    // older entries are gone without a retention record
+	BreakMalformed    = "malformed"           // the entry cannot be decoded
+	BreakCheckpoint   = "checkpoint_mismatch" // the entry differs from what a signed checkpoint vouched for
+	BreakTruncated    = "truncated"           // entries a checkpoint or the sealed head vouched for are gone from the end
+	BreakHeadMissing  = "head_missing"        // the sealed head record of a sealed log is gone
+	BreakHeadAltered  = "head_altered"        // the sealed head record does not carry a valid MAC
+	BreakHeadMismatch = "head_mismatch"       // the entry the sealed head names has another hash
 )
 
 // Break is the first problem Verify found.
@@ -49,6 +52,7 @@ type Report struct {
 	HeadHash string        `json:"headHash"`
 	Purges   int           `json:"purges"`
 	Break    *Break        `json:"break,omitempty"`
+	Sealed   *SealedHead   `json:"sealedHead,omitempty"` // the valid head record read, if any
 	Notes    []string      `json:"notes,omitempty"`
 	Duration time.Duration `json:"-"`
 }
@@ -66,13 +70,19 @@ type chainChecker struct {
 	firstPrev []byte
 	count     uint64
 	purges    []purgeRecord
+	seals     []sealRecord
 	brk       *Break
+
+	// want is the seq the sealed head record names; its hash is kept.
+	want     uint64
+	wantHash []byte
 }
 
 type purgeRecord struct {
-	seq    uint64
-	to     uint64
-	anchor []byte
+	seq        uint64
+	to         uint64
+	anchor     []byte
+	headSealed bool
 }
 
 func newChecker(key []byte) *chainChecker {
@@ -121,6 +131,15 @@ func (c *chainChecker) add(seq uint64, body, prev, h []byte) bool {
 			}
 		}
 	}
+	if bytes.Contains(body, []byte(ActionSeal)) {
+		var e Entry
+		if e.Decode(body) == nil && e.Action == ActionSeal {
+			c.seals = append(c.seals, parseSeal(e))
+		}
+	}
+	if seq == c.want {
+		c.wantHash = append(c.wantHash[:0], h...)
+	}
 	c.expect = seq + 1
 	c.prev = append(c.prev[:0], h...)
 	c.count++
@@ -143,6 +162,7 @@ func parsePurge(e Entry) (purgeRecord, bool) {
 	var d struct {
 		PurgedTo   json.Number `json:"purged_to"`
 		AnchorHash string      `json:"anchor_hash"`
+		HeadSealed bool        `json:"head_sealed"`
 	}
 	if json.Unmarshal(e.Details, &d) != nil {
 		return purgeRecord{}, false
@@ -152,7 +172,7 @@ func parsePurge(e Entry) (purgeRecord, bool) {
 	if err1 != nil || err2 != nil {
 		return purgeRecord{}, false
 	}
-	return purgeRecord{seq: e.Seq, to: to, anchor: anchor}, true
+	return purgeRecord{seq: e.Seq, to: to, anchor: anchor, headSealed: d.HeadSealed}, true
 }
 
 // checkStart verifies how the chain begins: at seq 1 from the genesis
@@ -183,16 +203,27 @@ func checkStart(first uint64, firstPrev []byte, purges []purgeRecord) *Break {
 }
 
 // Verify checks the whole chain with several readers in parallel and names
-// the first broken sequence number.
+// the first broken sequence number. A log that keeps a head record is also
+// checked against it, which names entries cut from the end.
 func (l *Log) Verify(ctx context.Context, workers int) (Report, error) {
 	start := time.Now()
+	// The head record is read before the chain: commits write it after
+	// the entries are durable, so read in this order it never runs ahead
+	// of an intact chain.
+	hr, err := l.readHead()
+	if err != nil {
+		return Report{}, err
+	}
 	h, err := l.Head(ctx)
 	if err != nil {
 		return Report{}, err
 	}
 	rep := Report{First: h.First, Last: h.Seq, HeadHash: hex.EncodeToString(h.Hash)}
 	if h.Seq == 0 {
-		rep.OK = true
+		if l.seal != nil {
+			rep.Break, rep.Sealed, rep.Notes = l.seal.check(hr, chainView{})
+		}
+		rep.OK = rep.Break == nil
 		rep.Duration = time.Since(start)
 		return rep, nil
 	}
@@ -216,12 +247,14 @@ func (l *Log) Verify(ctx context.Context, workers int) (Report, error) {
 		go func(w int, lo, hi uint64) {
 			defer wg.Done()
 			c := newChecker(l.key)
+			c.want = hr.rec.seq
 			err := l.scan(ctx, lo, hi, c)
 			parts[w] = part{c: c, err: err}
 		}(w, lo, hi)
 	}
 	wg.Wait()
 	var all []purgeRecord
+	view := chainView{first: h.First, last: h.Seq}
 	var prev *chainChecker
 	for _, p := range parts {
 		if p.err != nil {
@@ -229,6 +262,10 @@ func (l *Log) Verify(ctx context.Context, workers int) (Report, error) {
 		}
 		c := p.c
 		all = append(all, c.purges...)
+		view.seals = append(view.seals, c.seals...)
+		if c.wantHash != nil {
+			view.sealedHash = c.wantHash
+		}
 		rep.Entries += c.count
 		if rep.Break == nil && prev != nil && c.started && prev.brk == nil {
 			switch {
@@ -246,23 +283,46 @@ func (l *Log) Verify(ctx context.Context, workers int) (Report, error) {
 	if rep.Break == nil {
 		rep.Break = checkStart(parts[0].c.firstSeq, parts[0].c.firstPrev, all)
 	}
+	view.purges = all
+	if rep.Break == nil && l.seal != nil {
+		rep.Break, rep.Sealed, rep.Notes = l.seal.check(hr, view)
+	}
 	rep.Purges = len(all)
 	if rep.Break != nil && workers > 1 {
 		// Confirm in one consistent snapshot before accusing anyone: a
 		// purge running during a parallel read looks like a gap.
+		if hr, err = l.readHead(); err != nil {
+			return Report{}, err
+		}
 		c := newChecker(l.key)
+		c.want = hr.rec.seq
 		if err := l.scan(ctx, 0, ^uint64(0)>>1, c); err != nil {
 			return Report{}, err
 		}
-		rep.Break = c.brk
+		rep.Break, rep.Sealed, rep.Notes = c.brk, nil, nil
 		if rep.Break == nil {
 			rep.Break = checkStart(c.firstSeq, c.firstPrev, c.purges)
+		}
+		if rep.Break == nil && l.seal != nil {
+			v := chainView{first: c.firstSeq, last: c.expect - 1, sealedHash: c.wantHash, purges: c.purges, seals: c.seals}
+			if !c.started {
+				v.first, v.last = 0, 0
+			}
+			rep.Break, rep.Sealed, rep.Notes = l.seal.check(hr, v)
 		}
 		rep.Entries = c.count
 	}
 	rep.OK = rep.Break == nil
 	rep.Duration = time.Since(start)
 	return rep, nil
+}
+
+// readHead reads the head record, or reports it missing when sealing is off.
+func (l *Log) readHead() (headRead, error) {
+	if l.seal == nil {
+		return headRead{state: headMissing, slot: -1}, nil
+	}
+	return l.seal.read()
 }
 
 // scan feeds the rows lo..hi (inclusive) to c in one read transaction.

@@ -359,10 +359,10 @@ func enroll(t *testing.T, f *fixture, name string) ([]byte, []string) {
 	if _, err := f.login(LoginRequest{Username: name}); err != nil {
 		t.Fatalf("2FA active before confirmation: %v", err)
 	}
-	if _, err := f.svc.ConfirmTOTP(ctx, name, "000000", "192.0.2.10"); !errors.Is(err, ErrInvalidCredentials) && totp.Code(secret, totp.Step(f.now)) != "000000" {
+	if _, err := f.svc.ConfirmTOTP(ctx, name, "000000", "", "192.0.2.10"); !errors.Is(err, ErrInvalidCredentials) && totp.Code(secret, totp.Step(f.now)) != "000000" {
 		t.Fatalf("wrong confirmation code: %v", err)
 	}
-	codes, err := f.svc.ConfirmTOTP(ctx, name, totp.Code(secret, totp.Step(f.now)), "192.0.2.10")
+	codes, err := f.svc.ConfirmTOTP(ctx, name, totp.Code(secret, totp.Step(f.now)), "", "192.0.2.10")
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("%v %v", codes, err)
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"database/sql"
 	"sync"
 	"time"
 )
@@ -17,6 +18,7 @@ type sessionState struct {
 	expires   time.Time
 	lastSeen  time.Time
 	live      bool // not revoked, user not disabled
+	bound     bool // a browser session: uses carry its binding
 	fetchedAt time.Time
 }
 
@@ -202,6 +204,82 @@ func (c *userCache) sweep(now time.Time) {
 	c.mu.Lock()
 	for k, e := range c.m {
 		if now.Sub(e.fetchedAt) >= sessionTTL {
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// tokenRowState is a gateway token's row as last read, or its absence.
+type tokenRowState struct {
+	found     bool
+	name      string
+	role      string
+	hash      []byte
+	expires   sql.NullInt64
+	revoked   sql.NullInt64
+	fetchedAt time.Time
+}
+
+// maxCachedTokenRows bounds the token row cache; ids are attacker-chosen
+// (any 16 characters), so it must not grow with a flood of them.
+const maxCachedTokenRows = 10_000
+
+// tokenRowCache holds gateway token rows, found or not, read within the
+// last sessionTTL. It serves only attempts whose failures are exhausted
+// (see Service.tokenRow), so that a flood of bad tokens costs no database
+// reads while a valid token is still recognised.
+type tokenRowCache struct {
+	mu sync.Mutex
+	m  map[string]tokenRowState
+}
+
+func newTokenRowCache() *tokenRowCache { return &tokenRowCache{m: map[string]tokenRowState{}} }
+
+func (c *tokenRowCache) get(id string, now time.Time) (tokenRowState, bool) {
+	c.mu.Lock()
+	row, ok := c.m[id]
+	c.mu.Unlock()
+	if !ok || now.Sub(row.fetchedAt) >= sessionTTL || now.Before(row.fetchedAt) {
+		return tokenRowState{}, false
+	}
+	return row, true
+}
+
+func (c *tokenRowCache) put(id string, row tokenRowState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[id]; !ok && len(c.m) >= maxCachedTokenRows {
+		// Stale rows first; if all are fresh (a flood of distinct ids),
+		// an arbitrary half: they are read again when needed.
+		for k, r := range c.m {
+			if row.fetchedAt.Sub(r.fetchedAt) >= sessionTTL {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= maxCachedTokenRows {
+			for k := range c.m {
+				if len(c.m) <= maxCachedTokenRows/2 {
+					break
+				}
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[id] = row
+}
+
+// clear drops every row: the next attempts read the database.
+func (c *tokenRowCache) clear() {
+	c.mu.Lock()
+	c.m = map[string]tokenRowState{}
+	c.mu.Unlock()
+}
+
+func (c *tokenRowCache) sweep(now time.Time) {
+	c.mu.Lock()
+	for k, r := range c.m {
+		if now.Sub(r.fetchedAt) >= sessionTTL || now.Before(r.fetchedAt) {
 			delete(c.m, k)
 		}
 	}

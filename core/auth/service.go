@@ -11,6 +11,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -46,14 +48,21 @@ type Options struct {
 	MaxSessionsPerDevice int           // default 10
 	TOTPIssuer           string        // default "Warden"
 
-	// RateLimit enables the limits on failed attempts: IPLimit per client
-	// address (IPv6 grouped by /64), AccountLimit per account whatever the
-	// address.
+	// RateLimit enables the limits on failed attempts. Password, TOTP,
+	// recovery-code and password-change failures count under IPLimit per
+	// client address (IPv6 grouped by /64) and account, and under
+	// AccountLimit per account whatever the address. Failed bearer
+	// credentials (gateway and refresh tokens) count under IPLimit in a
+	// limiter of their own, per token id or per address; setup-code
+	// failures under IPLimit per address.
 	RateLimit    bool
 	IPLimit      ratelimit.Rule
 	AccountLimit ratelimit.Rule
 	// SharedToken is the optional gateway token from the config (role agent).
 	SharedToken string
+	// Owner names the owner (gateway.owner); empty: the first admin,
+	// recorded when created (see Owner).
+	Owner string
 
 	Now func() time.Time
 }
@@ -69,8 +78,13 @@ type Service struct {
 	opts   Options
 	now    func() time.Time
 
+	// ipLimit counts password-like failures per (address, account) and
+	// setup-code failures per address; acctLimit per account; tokLimit
+	// failed bearer credentials per token id or address (see tokens.go).
 	ipLimit   *ratelimit.Limiter
 	acctLimit *ratelimit.Limiter
+	tokLimit  *ratelimit.Limiter
+	tokenRows *tokenRowCache
 
 	sessions    *sessionCache
 	users       *userCache
@@ -116,7 +130,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s := &Service{db: opts.DB, audit: opts.Audit, signer: sg, totp: se, hasher: opts.Hasher, policy: opts.Policy,
 		opts: opts, now: opts.Now, sessions: newSessionCache(), users: newUserCache(), validated: newTokenCache(), lastTouch: map[string]time.Time{},
-		sharedToken: opts.SharedToken}
+		sharedToken: opts.SharedToken, tokenRows: newTokenRowCache()}
 	if opts.RateLimit {
 		if opts.IPLimit.Attempts <= 0 {
 			opts.IPLimit = ratelimit.Rule{Attempts: 5, Window: 5 * time.Minute}
@@ -126,6 +140,7 @@ func New(opts Options) (*Service, error) {
 		}
 		s.ipLimit = ratelimit.New(ratelimit.Options{Rule: opts.IPLimit, Now: opts.Now})
 		s.acctLimit = ratelimit.New(ratelimit.Options{Rule: opts.AccountLimit, Now: opts.Now})
+		s.tokLimit = ratelimit.New(ratelimit.Options{Rule: opts.IPLimit, Now: opts.Now})
 	}
 	return s, nil
 }
@@ -138,6 +153,9 @@ type Principal struct {
 	Role      Role   `json:"role"`
 	SessionID string `json:"sessionId,omitempty"`
 	TokenID   string `json:"tokenId,omitempty"`
+	// Bound: a browser session, whose every use must carry its binding
+	// (see CheckBinding); the gateway checks it.
+	Bound bool `json:"-"`
 }
 
 // Actor names the principal in the audit log.
@@ -209,28 +227,61 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// limiterChecks are the rate limits that apply to an attempt on account
-// (may be empty) from ip.
-func (s *Service) limiterChecks(ip, account string) []ratelimit.Check {
+// addrKey is the limiter key of a client address: IPKey for an address
+// (an IPv6 client's /64), the text itself for anything else ("local" from
+// the command line).
+func addrKey(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil {
+		return ratelimit.IPKey(a)
+	}
+	return "ip:" + ip
+}
+
+// acctKey is the limiter key of an account name as typed. Real names are
+// at most 64 characters (ValidateName); a longer one names no account and
+// is keyed by its hash, so a flood of huge names cannot grow the limiter's
+// keys with them.
+func acctKey(account string) string {
+	account = strings.ToLower(account)
+	if len(account) <= 64 {
+		return "acct:" + account
+	}
+	h := sha256.Sum256([]byte(account))
+	return "acct#" + hex.EncodeToString(h[:16])
+}
+
+// passwordChecks are the limits on an attempt to prove knowledge of an
+// account's password or second factor, from ip: per (address, account)
+// with the per-address rule, so that one client's guesses at one account
+// never lock another account out of a shared address (NAT, a proxy,
+// loopback), and per account with the account rule, which holds against
+// guesses from rotating addresses. Not per address alone: that turns one
+// attacker on a shared address into a lockout of everyone behind it.
+func (s *Service) passwordChecks(ip, account string) []ratelimit.Check {
 	if s.ipLimit == nil {
 		return nil
 	}
-	var checks []ratelimit.Check
-	if a, err := netip.ParseAddr(ip); err == nil {
-		checks = append(checks, ratelimit.Check{Limiter: s.ipLimit, Key: ratelimit.IPKey(a)})
-	} else if ip != "" {
-		checks = append(checks, ratelimit.Check{Limiter: s.ipLimit, Key: "ip:" + ip})
-	}
-	if account != "" {
-		checks = append(checks, ratelimit.Check{Limiter: s.acctLimit, Key: "acct:" + strings.ToLower(account)})
+	acct := acctKey(account)
+	checks := []ratelimit.Check{{Limiter: s.acctLimit, Key: acct}}
+	if ip != "" {
+		checks = append(checks, ratelimit.Check{Limiter: s.ipLimit, Key: addrKey(ip) + "|" + acct})
 	}
 	return checks
 }
 
-// gate refuses an attempt while a limit is exhausted; the first refusal of
-// a blocking period is audited, the others are not.
-func (s *Service) gate(ctx context.Context, action, ip, account string) error {
-	checks := s.limiterChecks(ip, account)
+// setupChecks limit setup-code attempts per address. The code names no
+// account, so the address is all there is to count under; only setup
+// attempts count there, so no login or token is ever refused for them.
+func (s *Service) setupChecks(ip string) []ratelimit.Check {
+	if s.ipLimit == nil {
+		return nil
+	}
+	return []ratelimit.Check{{Limiter: s.ipLimit, Key: "setup|" + addrKey(ip)}}
+}
+
+// gate refuses an attempt while one of checks is exhausted; the first
+// refusal of a blocking period is audited, the others are not.
+func (s *Service) gate(ctx context.Context, action, target, ip string, checks []ratelimit.Check) error {
 	if len(checks) == 0 {
 		return nil
 	}
@@ -239,7 +290,7 @@ func (s *Service) gate(ctx context.Context, action, ip, account string) error {
 		return nil
 	}
 	if d.FirstDenial {
-		if err := s.record(ctx, "anonymous", action+".rate_limited", account, auditlog.OutcomeDenied, ip,
+		if err := s.record(ctx, "anonymous", action+".rate_limited", target, auditlog.OutcomeDenied, ip,
 			map[string]any{"retry_after_s": RetryAfterSeconds(d.RetryAfter)}); err != nil {
 			return err
 		}
@@ -247,26 +298,24 @@ func (s *Service) gate(ctx context.Context, action, ip, account string) error {
 	return &RateLimitedError{RetryAfter: d.RetryAfter}
 }
 
-// CheckClientLimit refuses a client whose address has used up its failed
-// attempts (the gateway asks before it accepts a WebSocket or a bearer
-// token), with a *RateLimitedError.
-func (s *Service) CheckClientLimit(ctx context.Context, action, ip string) error {
-	return s.gate(ctx, action, ip, "")
+// gatePassword refuses a password-like attempt on account from ip while
+// its limits are exhausted.
+func (s *Service) gatePassword(ctx context.Context, action, ip, account string) error {
+	return s.gate(ctx, action, account, ip, s.passwordChecks(ip, account))
 }
 
+// failed counts a failed password-like attempt on account from ip.
 func (s *Service) failed(ip, account string) {
-	if checks := s.limiterChecks(ip, account); len(checks) > 0 {
+	if checks := s.passwordChecks(ip, account); len(checks) > 0 {
 		ratelimit.FailAll(checks...)
 	}
 }
 
-// succeeded resets the account's counter. The address's counter is left to
-// expire on its own: otherwise an attacker could log into an account of
-// their own every few guesses to reset the limit on their address.
+// succeeded resets the counters of account: the account's own and the one
+// for this address and account. Other accounts' counters on the address
+// stay: logging into an account of one's own resets nothing of another's.
 func (s *Service) succeeded(ip, account string) {
-	if s.acctLimit != nil && account != "" {
-		s.acctLimit.Succeed("acct:" + strings.ToLower(account))
-	}
+	ratelimit.SucceedAll(s.passwordChecks(ip, account)...)
 }
 
 // Sweep drops expired rate-limit state (the maintenance tick calls it).
@@ -274,7 +323,9 @@ func (s *Service) Sweep() {
 	if s.ipLimit != nil {
 		s.ipLimit.Sweep()
 		s.acctLimit.Sweep()
+		s.tokLimit.Sweep()
 	}
+	s.tokenRows.sweep(s.now())
 	s.sessions.sweep(s.now())
 	s.users.sweep(s.now())
 	s.validated.sweep(s.now())

@@ -27,6 +27,10 @@ type LoginRequest struct {
 	DeviceID     string // chosen by the client, stable per browser or device
 	UserAgent    string
 	ClientIP     string
+	// Bind makes a browser session (the dashboard's cookies): every use
+	// of it must carry the session's binding (Tokens.Binding), which only
+	// the page that logged in holds.
+	Bind bool
 }
 
 // Tokens is what a login or refresh returns.
@@ -37,6 +41,8 @@ type Tokens struct {
 	Session       Session   `json:"session"`
 	// Evicted names sessions closed because the device had too many.
 	Evicted []string `json:"evicted,omitempty"`
+	// Binding is the bound session's binding (see LoginRequest.Bind).
+	Binding string `json:"binding,omitempty"`
 }
 
 // Session describes a login (no secrets).
@@ -47,6 +53,7 @@ type Session struct {
 	UserAgent string     `json:"userAgent"`
 	ClientIP  string     `json:"clientIp"`
 	Remember  bool       `json:"rememberMe"`
+	Bound     bool       `json:"bound"` // a browser session (see LoginRequest.Bind)
 	Created   time.Time  `json:"created"`
 	Expires   time.Time  `json:"expires"`
 	LastSeen  time.Time  `json:"lastSeen"`
@@ -88,7 +95,7 @@ func clip(s string, n int) string {
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*Tokens, error) {
 	name := strings.ToLower(strings.TrimSpace(req.Username))
 	ip := req.ClientIP
-	if err := s.gate(ctx, "login", ip, name); err != nil {
+	if err := s.gatePassword(ctx, "login", ip, name); err != nil {
 		return nil, err
 	}
 	fail := func(reason string, u *userRow) (*Tokens, error) {
@@ -193,7 +200,7 @@ func (s *Service) openSession(ctx context.Context, u *userRow, req LoginRequest,
 		return nil, fmt.Errorf("read sessions: %w", err)
 	}
 	details := map[string]any{"session": sid, "factor": factor, "remember_me": req.RememberMe, "device": clip(req.DeviceID, 64),
-		"user_agent": clip(req.UserAgent, 200)}
+		"user_agent": clip(req.UserAgent, 200), "bound": req.Bind}
 	if len(evicted) > 0 {
 		details["evicted"] = evicted
 	}
@@ -207,9 +214,9 @@ func (s *Service) openSession(ctx context.Context, u *userRow, req LoginRequest,
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, device_key, device_id, user_agent, remember, client_ip, created_ns, expires_ns, last_seen_ns, refresh_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, u.ID, dk, clip(req.DeviceID, 128), clip(req.UserAgent, 512), req.RememberMe,
-			req.ClientIP, now.UnixNano(), now.Add(ttl).UnixNano(), now.UnixNano(), hashToken(refresh)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, device_key, device_id, user_agent, remember, client_ip, created_ns, expires_ns, last_seen_ns, refresh_hash, bound)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, sid, u.ID, dk, clip(req.DeviceID, 128), clip(req.UserAgent, 512), req.RememberMe,
+			req.ClientIP, now.UnixNano(), now.Add(ttl).UnixNano(), now.UnixNano(), hashToken(refresh), req.Bind); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE users SET last_login_ns = ? WHERE id = ?`, now.UnixNano(), u.ID)
@@ -223,9 +230,13 @@ func (s *Service) openSession(ctx context.Context, u *userRow, req LoginRequest,
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{AccessToken: access, AccessExpires: exp, RefreshToken: refresh, Evicted: evicted,
+	t := &Tokens{AccessToken: access, AccessExpires: exp, RefreshToken: refresh, Evicted: evicted,
 		Session: Session{ID: sid, User: u.Name, DeviceID: req.DeviceID, UserAgent: req.UserAgent, ClientIP: req.ClientIP,
-			Remember: req.RememberMe, Created: now, Expires: now.Add(ttl), LastSeen: now}}, nil
+			Remember: req.RememberMe, Bound: req.Bind, Created: now, Expires: now.Add(ttl), LastSeen: now}}
+	if req.Bind {
+		t.Binding = s.Binding(sid)
+	}
+	return t, nil
 }
 
 // accessTTL never lets an access token outlive its session.
@@ -240,25 +251,46 @@ func (s *Service) accessTTL(now, sessionEnd time.Time) time.Duration {
 // Refresh exchanges a refresh token for new tokens and rotates it. A
 // refresh token that was already used revokes its whole session: someone
 // holds a copy.
+//
+// Failed refreshes count under the client's address in the limiter of
+// bearer-credential failures. Once that is exhausted, a token that is
+// neither current nor used before is refused with a *RateLimitedError
+// after one read (no write transaction, no audit entry per attempt); a
+// current one still refreshes, and a used one still revokes its session.
 func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (*Tokens, error) {
-	if err := s.gate(ctx, "refresh", ip, ""); err != nil {
-		return nil, err
-	}
+	return s.RefreshBound(ctx, refreshToken, "", ip)
+}
+
+// RefreshBound is Refresh with the binding the client holds: a browser
+// session's refresh token works only with it, so a copy of the refresh
+// cookie taken by a page on another port of the same host is useless.
+// Without the binding the token is not rotated (its holder keeps it).
+func (s *Service) RefreshBound(ctx context.Context, refreshToken, binding, ip string) (*Tokens, error) {
+	addr := bearerAddrKey(ip)
 	h := hashToken(refreshToken)
+	if s.bearerBlocked(addr) {
+		known, err := s.refreshKnown(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if !known {
+			return nil, s.bearerFailure(ctx, "refresh", addr, ip, "unknown, revoked or expired refresh token")
+		}
+	}
 	now := s.now()
 	next := newRefreshToken()
 	var sess Session
 	var userID int64
 	var role Role
-	var reused, idled string
+	var reused, idled, unbound string
 	err := s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
 		var created, expires, lastSeen int64
 		var revoked sql.NullInt64
 		var remember bool
 		var disabled sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT s.id, u.id, u.name, u.role, s.device_id, s.user_agent, s.client_ip, s.remember, s.created_ns, s.expires_ns, s.last_seen_ns, s.revoked_ns, u.disabled_ns
+		err := tx.QueryRowContext(ctx, `SELECT s.id, u.id, u.name, u.role, s.device_id, s.user_agent, s.client_ip, s.remember, s.bound, s.created_ns, s.expires_ns, s.last_seen_ns, s.revoked_ns, u.disabled_ns
 			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.refresh_hash = ?`, h).Scan(
-			&sess.ID, &userID, &sess.User, &role, &sess.DeviceID, &sess.UserAgent, &sess.ClientIP, &remember, &created, &expires, &lastSeen, &revoked, &disabled)
+			&sess.ID, &userID, &sess.User, &role, &sess.DeviceID, &sess.UserAgent, &sess.ClientIP, &remember, &sess.Bound, &created, &expires, &lastSeen, &revoked, &disabled)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Not current: an old token presented again?
 			err := tx.QueryRowContext(ctx, `SELECT session_id FROM used_refresh WHERE hash = ?`, h).Scan(&reused)
@@ -276,6 +308,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (*Tokens
 		}
 		sess.Remember, sess.Created, sess.Expires = remember, time.Unix(0, created).UTC(), time.Unix(0, expires).UTC()
 		if revoked.Valid || disabled.Valid || !now.Before(sess.Expires) {
+			return ErrInvalidCredentials
+		}
+		if sess.Bound && !s.bindingValid(sess.ID, binding) {
+			unbound = sess.ID
 			return ErrInvalidCredentials
 		}
 		if idle := s.opts.IdleTimeout; idle > 0 && now.Sub(time.Unix(0, lastSeen)) > idle {
@@ -301,8 +337,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (*Tokens
 		if err := s.record(ctx, "anonymous", "refresh_token_reuse", reused, auditlog.OutcomeDenied, ip, map[string]any{"session": reused, "revoked": true}); err != nil {
 			return nil, err
 		}
-		s.failed(ip, "")
+		if s.tokLimit != nil {
+			s.tokLimit.Fail(addr)
+		}
 		return nil, ErrInvalidCredentials
+	}
+	if unbound != "" {
+		return nil, s.bindingFailure(ctx, unbound, "refresh", ip)
 	}
 	if errors.Is(err, errIdle) {
 		if err := s.revoke(ctx, "system", idled, "idle timeout", ip); err != nil {
@@ -311,11 +352,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (*Tokens
 		return nil, ErrInvalidCredentials
 	}
 	if errors.Is(err, ErrInvalidCredentials) {
-		s.failed(ip, "")
-		if err := s.record(ctx, "anonymous", "refresh", "", auditlog.OutcomeFailure, ip, map[string]any{"reason": "unknown, revoked or expired refresh token"}); err != nil {
-			return nil, err
-		}
-		return nil, ErrInvalidCredentials
+		return nil, s.bearerFailure(ctx, "refresh", addr, ip, "unknown, revoked or expired refresh token")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
@@ -327,7 +364,24 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, ip string) (*Tokens
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{AccessToken: access, AccessExpires: exp, RefreshToken: next, Session: sess}, nil
+	t := &Tokens{AccessToken: access, AccessExpires: exp, RefreshToken: next, Session: sess}
+	if sess.Bound {
+		t.Binding = s.Binding(sess.ID)
+	}
+	return t, nil
+}
+
+// refreshKnown reports whether a refresh token hash is a session's current
+// one or one used before (whose reuse Refresh must still detect).
+func (s *Service) refreshKnown(ctx context.Context, h []byte) (bool, error) {
+	var n int
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		return q.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM sessions WHERE refresh_hash = ?) + (SELECT COUNT(*) FROM used_refresh WHERE hash = ?)`, h, h).Scan(&n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("read refresh token: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Authenticate checks an access token and that its session is still live.
@@ -356,7 +410,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 		return Principal{}, fmt.Errorf("%w: session idle too long", ErrUnauthenticated)
 	}
 	s.touch(ctx, claims.SessionID, now)
-	return Principal{Kind: "user", UserID: st.userID, Name: st.name, Role: st.role, SessionID: claims.SessionID}, nil
+	return Principal{Kind: "user", UserID: st.userID, Name: st.name, Role: st.role, SessionID: claims.SessionID, Bound: st.bound}, nil
 }
 
 func (s *Service) sessionState(ctx context.Context, sid string, now time.Time) (sessionState, error) {
@@ -368,8 +422,8 @@ func (s *Service) sessionState(ctx context.Context, sid string, now time.Time) (
 		var expires, lastSeen int64
 		var revoked, disabled sql.NullInt64
 		var role string
-		err := q.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, s.expires_ns, s.last_seen_ns, s.revoked_ns, u.disabled_ns FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, sid).
-			Scan(&st.userID, &st.name, &role, &expires, &lastSeen, &revoked, &disabled)
+		err := q.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, s.expires_ns, s.last_seen_ns, s.revoked_ns, u.disabled_ns, s.bound FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, sid).
+			Scan(&st.userID, &st.name, &role, &expires, &lastSeen, &revoked, &disabled, &st.bound)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/auth/ratelimit"
 	"github.com/warden-sec/warden/core/store"
 )
 
@@ -75,10 +76,12 @@ func (s *Service) SetupNeeded(ctx context.Context) (bool, error) {
 }
 
 // CompleteSetup creates the first admin with a setup code. Wrong codes
-// count against the client's rate limit; the code works once, and not at
-// all once any user exists (whoever created it).
+// count against the client address's setup limit (they name no account to
+// count under; the code's 92 bits and 15 minutes are what make guessing
+// hopeless, the limit only keeps a flood cheap); the code works once, and
+// not at all once any user exists (whoever created it).
 func (s *Service) CompleteSetup(ctx context.Context, code, name, pw, ip string) (*User, error) {
-	if err := s.gate(ctx, "setup", ip, ""); err != nil {
+	if err := s.gate(ctx, "setup", "", ip, s.setupChecks(ip)); err != nil {
 		return nil, err
 	}
 	s.setup.mu.Lock()
@@ -89,7 +92,7 @@ func (s *Service) CompleteSetup(ctx context.Context, code, name, pw, ip string) 
 	}
 	s.setup.mu.Unlock()
 	if !valid || expired {
-		s.failed(ip, "")
+		ratelimit.FailAll(s.setupChecks(ip)...)
 		reason := "wrong code"
 		if expired {
 			reason = "expired code"

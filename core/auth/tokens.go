@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/auth/ratelimit"
 	"github.com/warden-sec/warden/core/store"
 	"github.com/warden-sec/warden/core/strength"
 )
@@ -129,6 +130,8 @@ func (s *Service) RevokeToken(ctx context.Context, actor Principal, nameOrID str
 		n, err = res.RowsAffected()
 		return err
 	})
+	// Rows are cached by id, and nameOrID may be a name: drop them all.
+	s.tokenRows.clear()
 	if err != nil {
 		return err
 	}
@@ -150,23 +153,25 @@ func CheckSharedToken(tok string) error {
 }
 
 // AuthenticateToken checks a gateway token (or the config's shared token).
-// Failures count against the client's rate limit; every use is audited:
-// a success is held by the auditlog.Deferred ctx carries, if any (the
-// caller then owns writing it), and recorded at once otherwise.
+// Every use is audited: a success is held by the auditlog.Deferred ctx
+// carries, if any (the caller then owns writing it), and recorded at once
+// otherwise.
+//
+// Failures are rate limited without ever refusing a valid token: a token
+// that names an existing id (wrong secret, revoked, expired) counts under
+// that id, anything else (malformed, an unknown id) under the client's
+// address, both in a limiter of bearer-credential failures that password
+// failures never touch. Once a key is exhausted its failures are answered
+// with a *RateLimitedError, audited once per blocking period, and the token
+// row comes from a cache at most a second old instead of the database; a
+// valid token is checked all the same and passes.
 func (s *Service) AuthenticateToken(ctx context.Context, token, ip string) (Principal, error) {
-	if err := s.gate(ctx, "token.auth", ip, ""); err != nil {
-		return Principal{}, err
-	}
-	p, reason, err := s.checkToken(ctx, token)
+	p, reason, key, err := s.checkToken(ctx, token, ip)
 	if err != nil {
 		return Principal{}, err
 	}
 	if reason != "" {
-		s.failed(ip, "")
-		if err := s.record(ctx, "anonymous", "token.auth", "", auditlog.OutcomeFailure, ip, map[string]any{"reason": reason}); err != nil {
-			return Principal{}, err
-		}
-		return Principal{}, ErrInvalidCredentials
+		return Principal{}, s.bearerFailure(ctx, "token.auth", key, ip, reason)
 	}
 	ev := auditlog.Event{Actor: p.Actor(), Action: "token.auth", Target: p.Name, Outcome: auditlog.OutcomeSuccess,
 		SourceIP: ip, Details: map[string]any{"id": p.TokenID}}
@@ -181,37 +186,78 @@ func (s *Service) AuthenticateToken(ctx context.Context, token, ip string) (Prin
 	return p, nil
 }
 
-func (s *Service) checkToken(ctx context.Context, token string) (Principal, string, error) {
-	if s.sharedToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.sharedToken)) == 1 {
-		return Principal{Kind: "token", Name: "config", Role: RoleAgent, TokenID: "config"}, "", nil
+// bearerAddrKey is the bearer-failure key of a client address.
+func bearerAddrKey(ip string) string { return "addr|" + addrKey(ip) }
+
+// bearerBlocked reports whether failures under key are exhausted now,
+// without consuming the audited first denial.
+func (s *Service) bearerBlocked(key string) bool {
+	return s.tokLimit != nil && s.tokLimit.Blocked(key)
+}
+
+// bearerFailure answers a failed bearer credential counted under key:
+// while key is exhausted, a *RateLimitedError (the first of a blocking
+// period audited, the others not); otherwise the failure is counted and
+// audited and the answer is ErrInvalidCredentials.
+func (s *Service) bearerFailure(ctx context.Context, action, key, ip, reason string) error {
+	if s.tokLimit != nil {
+		c := ratelimit.Check{Limiter: s.tokLimit, Key: key}
+		if err := s.gate(ctx, action, "", ip, []ratelimit.Check{c}); err != nil {
+			return err
+		}
+		s.tokLimit.Fail(key)
 	}
+	if err := s.record(ctx, "anonymous", action, "", auditlog.OutcomeFailure, ip, map[string]any{"reason": reason}); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
+}
+
+// splitToken parses wgt_<id>_<secret>: a 16-character id and a secret of
+// 43 characters or more (the secret may contain '_', the id cannot).
+func splitToken(token string) (id, secret string, ok bool) {
 	rest, ok := strings.CutPrefix(token, tokenPrefix)
-	id, sec, ok2 := strings.Cut(rest, "_")
-	if !ok || !ok2 || len(id) != 16 || len(sec) < 43 {
-		return Principal{}, "malformed token", nil
+	if !ok {
+		return "", "", false
 	}
-	var name, role string
-	var hash []byte
-	var expires, revoked sql.NullInt64
-	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
-		return q.QueryRowContext(ctx, `SELECT name, role, secret_hash, expires_ns, revoked_ns FROM gateway_tokens WHERE id = ?`, id).
-			Scan(&name, &role, &hash, &expires, &revoked)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return Principal{}, "unknown token", nil
+	id, secret, ok = strings.Cut(rest, "_")
+	if !ok || len(id) != 16 || len(secret) < 43 {
+		return "", "", false
 	}
+	return id, secret, true
+}
+
+// checkToken checks a token. A refusal comes back as a reason for the
+// audit log and the bearer-failure key to count it under.
+func (s *Service) checkToken(ctx context.Context, token, ip string) (p Principal, reason, key string, err error) {
+	if s.sharedToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.sharedToken)) == 1 {
+		return Principal{Kind: "token", Name: "config", Role: RoleAgent, TokenID: "config"}, "", "", nil
+	}
+	addr := bearerAddrKey(ip)
+	id, sec, ok := splitToken(token)
+	if !ok {
+		return Principal{}, "malformed token", addr, nil
+	}
+	idKey := "tok:" + id
+	row, err := s.tokenRow(ctx, id, s.bearerBlocked(idKey) || s.bearerBlocked(addr))
 	if err != nil {
-		return Principal{}, "", fmt.Errorf("read token: %w", err)
+		return Principal{}, "", "", err
 	}
-	if subtle.ConstantTimeCompare(hashToken(sec), hash) != 1 {
-		return Principal{}, "wrong secret", nil
+	if !row.found {
+		// No token to charge it to: an id made up by the caller, so the
+		// caller's address pays (else fresh random ids would never run
+		// out of attempts).
+		return Principal{}, "unknown token", addr, nil
+	}
+	if subtle.ConstantTimeCompare(hashToken(sec), row.hash) != 1 {
+		return Principal{}, "wrong secret", idKey, nil
 	}
 	now := s.now()
 	switch {
-	case revoked.Valid:
-		return Principal{}, "revoked token", nil
-	case expires.Valid && !now.Before(time.Unix(0, expires.Int64)):
-		return Principal{}, "expired token", nil
+	case row.revoked.Valid:
+		return Principal{}, "revoked token", idKey, nil
+	case row.expires.Valid && !now.Before(time.Unix(0, row.expires.Int64)):
+		return Principal{}, "expired token", idKey, nil
 	}
 	// last_used is kept to the minute: a write at most once a minute per
 	// token and process, not one per request.
@@ -228,7 +274,36 @@ func (s *Service) checkToken(ctx context.Context, token string) (Principal, stri
 			return err
 		})
 	}
-	return Principal{Kind: "token", Name: name, Role: Role(role), TokenID: id}, "", nil
+	return Principal{Kind: "token", Name: row.name, Role: Role(row.role), TokenID: id}, "", "", nil
+}
+
+// tokenRow reads the row of token id. With cached set (the id or the
+// caller's address is out of attempts) a row read less than a second ago
+// serves, found or not, so that a flood of failures costs no database
+// reads; a revocation by another process then takes effect within that
+// second, as it does for sessions. Otherwise the row is read afresh.
+func (s *Service) tokenRow(ctx context.Context, id string, cached bool) (tokenRowState, error) {
+	now := s.now()
+	if cached {
+		if row, ok := s.tokenRows.get(id, now); ok {
+			return row, nil
+		}
+	}
+	var row tokenRowState
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		return q.QueryRowContext(ctx, `SELECT name, role, secret_hash, expires_ns, revoked_ns FROM gateway_tokens WHERE id = ?`, id).
+			Scan(&row.name, &row.role, &row.hash, &row.expires, &row.revoked)
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return row, fmt.Errorf("read token: %w", err)
+	default:
+		row.found = true
+	}
+	row.fetchedAt = now
+	s.tokenRows.put(id, row)
+	return row, nil
 }
 
 // TokenLive reports whether a gateway token is still valid (not revoked or

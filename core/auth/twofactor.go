@@ -77,7 +77,7 @@ type Enrollment struct {
 
 // reauthenticate checks the password again before a sensitive change.
 func (s *Service) reauthenticate(ctx context.Context, action, name, pw, ip string) (*userRow, error) {
-	if err := s.gate(ctx, action, ip, name); err != nil {
+	if err := s.gatePassword(ctx, action, ip, name); err != nil {
 		return nil, err
 	}
 	u, err := s.loadUser(ctx, name)
@@ -145,8 +145,15 @@ func (s *Service) BeginTOTP(ctx context.Context, name, pw, ip string) (*Enrollme
 
 // ConfirmTOTP turns two-factor on once a code from the pending secret
 // matches, and returns new recovery codes (shown once; stored hashed).
-func (s *Service) ConfirmTOTP(ctx context.Context, name, code, ip string) ([]string, error) {
-	if err := s.gate(ctx, "2fa.confirm", ip, name); err != nil {
+//
+// Every other session of the user ends with it, as after a password
+// change: they were opened with the password alone, and one of them may be
+// the reason the owner turns two-factor on. keepSession is the caller's
+// own session, which stays (it just proved the new factor); "" (the
+// command line) ends them all. The caller closes the WebSockets of the
+// ended sessions.
+func (s *Service) ConfirmTOTP(ctx context.Context, name, code, keepSession, ip string) ([]string, error) {
+	if err := s.gatePassword(ctx, "2fa.confirm", ip, name); err != nil {
 		return nil, err
 	}
 	u, err := s.loadUser(ctx, name)
@@ -172,7 +179,23 @@ func (s *Service) ConfirmTOTP(ctx context.Context, name, code, ip string) ([]str
 	if err != nil {
 		return nil, err
 	}
-	if err := s.record(ctx, "user:"+u.Name, "2fa.enable", u.Name, auditlog.OutcomeAllowed, ip, map[string]any{"recovery_codes": len(codes)}); err != nil {
+	others, err := s.liveSessions(ctx, u.ID, keepSession)
+	if err != nil {
+		return nil, err
+	}
+	// Recorded before they take effect, like a password change: the
+	// enabling, then the end of the other sessions with their count (the
+	// sessions seen now; one opened concurrently ends too, and its login
+	// is in the log).
+	if err := s.record(ctx, "user:"+u.Name, "2fa.enable", u.Name, auditlog.OutcomeAllowed, ip,
+		map[string]any{"recovery_codes": len(codes), "revokes_sessions": true}); err != nil {
+		return nil, err
+	}
+	details := map[string]any{"reason": revokeReason2FA, "count": len(others)}
+	if keepSession != "" {
+		details["kept"] = keepSession
+	}
+	if err := s.record(ctx, "user:"+u.Name, "session.revoke_all", u.Name, auditlog.OutcomeAllowed, ip, details); err != nil {
 		return nil, err
 	}
 	now := s.now().UnixNano()
@@ -183,13 +206,46 @@ func (s *Service) ConfirmTOTP(ctx context.Context, name, code, ip string) ([]str
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO totp_used_steps (user_id, step, used_ns) VALUES (?, ?, ?)`, u.ID, step, now); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = ? WHERE user_id = ? AND id <> ? AND revoked_ns IS NULL`,
+			now, revokeReason2FA, u.ID, keepSession); err != nil {
+			return err
+		}
 		return replaceRecoveryCodes(ctx, tx, u.ID, codes, now)
 	})
+	s.sessions.forgetUser(u.ID)
 	if err != nil {
 		return nil, err
 	}
 	s.succeeded(ip, name)
 	return codes, nil
+}
+
+// revokeReason2FA is why enabling two-factor ends a session.
+const revokeReason2FA = "two-factor enabled"
+
+// liveSessions lists the ids of a user's live sessions other than except.
+func (s *Service) liveSessions(ctx context.Context, userID int64, except string) ([]string, error) {
+	var ids []string
+	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
+		rows, err := q.QueryContext(ctx, `SELECT id FROM sessions WHERE user_id = ? AND id <> ? AND revoked_ns IS NULL AND expires_ns > ?`,
+			userID, except, s.now().UnixNano())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read sessions: %w", err)
+	}
+	return ids, nil
 }
 
 func replaceRecoveryCodes(ctx context.Context, tx store.Queryer, userID int64, codes []string, now int64) error {

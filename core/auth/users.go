@@ -23,6 +23,8 @@ type User struct {
 	LastLogin         *time.Time `json:"lastLogin,omitempty"`
 	TwoFactorEnabled  bool       `json:"twoFactor"`
 	RecoveryCodesLeft int        `json:"recoveryCodesLeft"`
+	// Owner marks the owner (see Service.Owner), in listings.
+	Owner bool `json:"owner,omitempty"`
 }
 
 // userRow is a user with what login needs.
@@ -109,7 +111,19 @@ func (s *Service) createUser(ctx context.Context, actor, name string, role Role,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.record(ctx, actor, "user.create", name, auditlog.OutcomeAllowed, ip, map[string]any{"role": string(role)}); err != nil {
+	details := map[string]any{"role": string(role)}
+	// The first admin becomes the owner unless gateway.owner names one.
+	becomesOwner := false
+	if role == RoleAdmin && s.opts.Owner == "" {
+		recorded, err := s.recordedOwner(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if becomesOwner = recorded == ""; becomesOwner {
+			details["owner"] = true
+		}
+	}
+	if err := s.record(ctx, actor, "user.create", name, auditlog.OutcomeAllowed, ip, details); err != nil {
 		return nil, err
 	}
 	now := s.now().UnixNano()
@@ -132,15 +146,20 @@ func (s *Service) createUser(ctx context.Context, actor, name string, role Role,
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
 		}
-		id, err = res.LastInsertId()
-		return err
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if becomesOwner {
+			return recordOwner(ctx, tx, name)
+		}
+		return nil
 	})
 	if err != nil {
 		_ = s.record(ctx, actor, "user.create", name, auditlog.OutcomeFailure, ip, map[string]any{"error": err.Error()})
 		return nil, err
 	}
 	t := time.Unix(0, now).UTC()
-	return &User{ID: id, Name: name, Role: role, Created: t, PasswordChanged: t}, nil
+	return &User{ID: id, Name: name, Role: role, Created: t, PasswordChanged: t, Owner: becomesOwner || name == s.opts.Owner}, nil
 }
 
 // ListUsers returns every user.
@@ -168,6 +187,13 @@ func (s *Service) ListUsers(ctx context.Context) ([]User, error) {
 		}
 		return rows.Err()
 	})
+	if err != nil {
+		return nil, err
+	}
+	owner, err := s.Owner(ctx)
+	for i := range out {
+		out[i].Owner = owner != "" && out[i].Name == owner
+	}
 	return out, err
 }
 
@@ -211,7 +237,7 @@ func (s *Service) DisableUser(ctx context.Context, actor Principal, name string)
 // the new one must meet the policy and differ, and every session (with its
 // refresh token) of the user is revoked. Two-factor stays as it was.
 func (s *Service) ResetPassword(ctx context.Context, actor Principal, name, current, next, ip string) error {
-	if err := s.gate(ctx, "password.change", ip, name); err != nil {
+	if err := s.gatePassword(ctx, "password.change", ip, name); err != nil {
 		return err
 	}
 	u, err := s.loadUser(ctx, name)

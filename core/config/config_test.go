@@ -140,6 +140,16 @@ func TestListenBeyondLoopbackNeedsTLS(t *testing.T) {
 	wantDiag(t, err, "gateway.tls.key: is required when gateway.tls.cert is set")
 }
 
+func TestMainWorkspaceOutsideTheSandboxWorkspace(t *testing.T) {
+	for _, pair := range [][2]string{{"/srv/ws", "/srv/ws/owner"}, {"/srv/ws/agent", "/srv/ws"}, {"/srv/ws", "/srv/ws/"}} {
+		_, err := parse(t, "version: 1\nsandbox:\n  workspace: "+pair[0]+"\n  main_workspace: "+pair[1]+"\n")
+		wantDiag(t, err, "warden.yaml:4: sandbox.main_workspace: ")
+	}
+	if _, err := parse(t, "version: 1\nsandbox:\n  workspace: /srv/ws\n  main_workspace: /srv/ws-owner\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestInlineSecretRefusedInPlaintext(t *testing.T) {
 	_, err := parse(t, "version: 1\ngateway:\n  auth:\n    token: "+strongToken+"\n")
 	d := wantDiag(t, err, "warden.yaml:4: gateway.auth.token: a secret written in a plaintext config is not accepted")

@@ -48,6 +48,10 @@ func Defaults() *Config {
 			CPUSeconds: 60,
 			FileSize:   64 << 20,
 			OpenFiles:  256,
+
+			WorkspaceQuota: 1 << 30,
+			WorkspaceFiles: 100_000,
+			DiskReserve:    128 << 20,
 		},
 		Security: Security{Audit: Audit{
 			RetentionDays: 90,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
+	"strings"
 
 	"github.com/warden-sec/warden/core/strength"
 	"github.com/warden-sec/warden/internal/lazyre"
@@ -87,6 +89,12 @@ func (l *Loaded) check(d *decoder) {
 	need(ch.Discord.Enabled, "channels.discord.bot_token", ch.Discord.BotToken)
 	if ch.Discord.Enabled && ch.Discord.PublicKey == "" {
 		add("channels.discord.public_key", "", "is required when the channel is enabled (interactions are verified with it)")
+	}
+
+	// The owner's host commands must never run where sandboxed ones write.
+	if ws, mws := c.Sandbox.Workspace, c.Sandbox.MainWorkspace; ws != "" && mws != "" && pathsNest(ws, mws) {
+		add("sandbox.main_workspace", "give the owner's main workspace a directory of its own, outside sandbox.workspace",
+			"%s and sandbox.workspace %s must not contain one another: sandboxed commands write the workspace, and the owner's commands run on the host in the main one", mws, ws)
 	}
 
 	fw := c.Security.Audit.Forward
@@ -214,4 +222,13 @@ func (l *Loaded) ResolveSecrets(ctx context.Context, lookup Lookup) error {
 		return &ValidationError{File: l.File, Diagnostics: diags}
 	}
 	return nil
+}
+
+// pathsNest reports whether one path is the other or inside it.
+func pathsNest(a, b string) bool {
+	a, b = filepath.Clean(a), filepath.Clean(b)
+	inside := func(p, dir string) bool {
+		return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+	}
+	return inside(a, b) || inside(b, a)
 }

@@ -20,6 +20,8 @@ type Config struct {
 // Gateway configures warden serve.
 type Gateway struct {
 	Listen         string      `yaml:"listen" doc:"Address to listen on; anything beyond loopback requires TLS." format:"hostport"`
+	Owner          string      `yaml:"owner" doc:"The owner: the one user whose own login sessions are the main session (with sandbox.mode non-main their commands run on the host, in sandbox.main_workspace); empty means the first admin created." pattern:"^([a-z0-9][a-z0-9._-]{0,63})?$"`
+	Hosts          []string    `yaml:"hosts" doc:"Host names clients use to reach the gateway besides loopback, the listen address, the allowed origins' hosts and the certificate's names (a reverse proxy's or LAN name); a request naming any other host is refused (DNS rebinding)." pattern:"^[A-Za-z0-9.:\\[\\]-]{1,253}$"`
 	TLS            TLS         `yaml:"tls" doc:"TLS for the gateway; required when listening beyond loopback."`
 	Auth           GatewayAuth `yaml:"auth" doc:"Gateway authentication and session lifetimes."`
 	RateLimit      RateLimit   `yaml:"rate_limit" doc:"Limits on failed authentication attempts."`
@@ -53,8 +55,8 @@ type GatewayAuth struct {
 // RateLimit configures the limiter for failed authentication attempts.
 type RateLimit struct {
 	Enabled         bool     `yaml:"enabled" doc:"Limit failed authentication attempts (logins, 2FA codes, tokens)."`
-	Attempts        int      `yaml:"attempts" doc:"Failed attempts allowed per client IP in each window." min:"1" max:"1000"`
-	Window          Duration `yaml:"window" doc:"The per-IP window." min:"1s" max:"24h"`
+	Attempts        int      `yaml:"attempts" doc:"Failed attempts allowed in each window per client address and account (passwords, second factors), per gateway-token id, or per address (tokens naming no id, setup codes); a valid token is never refused." min:"1" max:"1000"`
+	Window          Duration `yaml:"window" doc:"The window of attempts." min:"1s" max:"24h"`
 	AccountAttempts int      `yaml:"account_attempts" doc:"Failed attempts allowed per account in each account window, whatever the IP." min:"1" max:"100000"`
 	AccountWindow   Duration `yaml:"account_window" doc:"The per-account window." min:"1m" max:"7d"`
 }
@@ -150,8 +152,12 @@ type Sandbox struct {
 	CPUSeconds      int      `yaml:"cpu_seconds" doc:"CPU time limit for one command." min:"1" max:"86400"`
 	FileSize        ByteSize `yaml:"file_size" doc:"Largest file a command may write." min:"1KiB" max:"64GiB"`
 	OpenFiles       int      `yaml:"open_files" doc:"Open file limit for one command." min:"16" max:"1048576"`
-	Workspace       string   `yaml:"workspace" doc:"Directory commands run in (read-write); empty means <state_dir>/workspace." format:"path"`
+	Workspace       string   `yaml:"workspace" doc:"Directory sandboxed commands run in (read-write); empty means <state_dir>/workspace." format:"path"`
 	WorkspaceExec   bool     `yaml:"workspace_exec" doc:"Allow executing files from the workspace."`
+	WorkspaceQuota  ByteSize `yaml:"workspace_quota" doc:"Disk space the workspace may take: a command writing past it is ended, and none starts while it is reached." min:"1MiB" max:"1TiB"`
+	WorkspaceFiles  int      `yaml:"workspace_files" doc:"Files and directories the workspace may hold." min:"100" max:"100000000"`
+	DiskReserve     ByteSize `yaml:"disk_reserve" doc:"Free space kept on the workspace's disk for the audit log and the database: below it commands are ended and none start." min:"0B" max:"1TiB"`
+	MainWorkspace   string   `yaml:"main_workspace" doc:"Directory where the owner's main session runs commands on the host (their working directory and HOME), private to the user running warden; never inside or around workspace; empty means <state_dir>/main." format:"path"`
 	AllowedBinaries []string `yaml:"allowed_binaries" doc:"Programs commands may run; empty means the built-in list of shells, coreutils and interpreters."`
 }
 

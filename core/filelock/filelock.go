@@ -22,7 +22,9 @@ var errWouldBlock = errors.New("lock held by another process")
 // Acquire takes an exclusive lock on path (created 0600 if missing), waiting
 // until ctx is done.
 func Acquire(ctx context.Context, path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	// Never through a link: a lock file is created in the state dir,
+	// and a planted link would make it create or truncate its target.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|oNoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock file %s: %w", path, err)
 	}

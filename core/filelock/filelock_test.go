@@ -3,6 +3,7 @@ package filelock
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -62,5 +63,22 @@ func TestSerializes(t *testing.T) {
 	wg.Wait()
 	if maxInside != 1 || counter != 16 {
 		t.Fatalf("max holders %d, count %d", maxInside, counter)
+	}
+}
+
+// A lock file that is a link is refused, and its target left alone.
+func TestAcquireRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	link := filepath.Join(dir, "lock")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Acquire(context.Background(), link); err == nil {
+		l.Unlock()
+		t.Fatal("locked through a link")
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Fatalf("the link's target was created: %v", err)
 	}
 }

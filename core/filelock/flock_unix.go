@@ -18,3 +18,6 @@ func tryLock(f *os.File) error {
 }
 
 func unlock(f *os.File) error { return unix.Flock(int(f.Fd()), unix.LOCK_UN) }
+
+// oNoFollow makes the open fail on a symbolic link.
+const oNoFollow = unix.O_NOFOLLOW

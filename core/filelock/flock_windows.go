@@ -23,3 +23,6 @@ func unlock(f *os.File) error {
 	ol := new(windows.Overlapped)
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, ol)
 }
+
+// oNoFollow: Windows opens have no such flag; links there need privileges.
+const oNoFollow = 0

@@ -139,6 +139,11 @@ func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p auth.Prin
 		}
 	}
 	query := auditlog.Query{Text: q.Get("q"), Since: since, Until: until, Actor: q.Get("actor"), Action: q.Get("action"), Limit: limit}
+	// A malformed query is the caller's mistake (400 with the reason), and
+	// nothing was searched, so nothing is recorded as searched.
+	if err := query.Validate(); err != nil {
+		return err
+	}
 	if _, err := s.opts.Auditor.Append(r.Context(), auditlog.Event{Actor: p.Actor(), Action: "audit.search", Outcome: auditlog.OutcomeAllowed,
 		SourceIP: clientIP(r), Details: map[string]any{"query": query.Text, "actor": query.Actor, "action": query.Action}}); err != nil {
 		return err

@@ -63,10 +63,13 @@ type loginResponse struct {
 	RefreshToken  string       `json:"refreshToken,omitempty"`
 	Session       auth.Session `json:"session"`
 	Evicted       []string     `json:"evicted,omitempty"`
+	// Binding is a browser session's binding: the dashboard keeps it in
+	// localStorage and sends it in the X-Warden-Binding header.
+	Binding string `json:"binding,omitempty"`
 }
 
 func (s *Server) tokensResponse(w http.ResponseWriter, t *auth.Tokens, cookies bool) loginResponse {
-	out := loginResponse{AccessExpires: t.AccessExpires, Session: t.Session, Evicted: t.Evicted}
+	out := loginResponse{AccessExpires: t.AccessExpires, Session: t.Session, Evicted: t.Evicted, Binding: t.Binding}
 	if cookies {
 		s.setSession(w, t)
 	} else {
@@ -84,7 +87,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ auth.Principal)
 		return errInput("username and password are required")
 	}
 	t, err := s.opts.Auth.Login(r.Context(), auth.LoginRequest{Username: req.Username, Password: req.Password, TOTP: req.TOTP,
-		RecoveryCode: req.RecoveryCode, RememberMe: req.RememberMe, DeviceID: req.DeviceID, UserAgent: r.UserAgent(), ClientIP: clientIP(r)})
+		RecoveryCode: req.RecoveryCode, RememberMe: req.RememberMe, DeviceID: req.DeviceID, UserAgent: r.UserAgent(), ClientIP: clientIP(r),
+		Bind: req.UseCookies})
 	if err != nil {
 		s.countAuthError(err, "login")
 		return err
@@ -125,7 +129,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request, _ auth.Principa
 		}
 		req.RefreshToken, cookies = c.Value, true
 	}
-	t, err := s.opts.Auth.Refresh(r.Context(), req.RefreshToken, clientIP(r))
+	t, err := s.opts.Auth.RefreshBound(r.Context(), req.RefreshToken, r.Header.Get(BindingHeader), clientIP(r))
 	if err != nil {
 		s.countAuthError(err, "refresh")
 		if cookies {
@@ -228,11 +232,14 @@ func (s *Server) twoFAVerify(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	codes, err := s.opts.Auth.ConfirmTOTP(r.Context(), p.Name, req.Code, clientIP(r))
+	codes, err := s.opts.Auth.ConfirmTOTP(r.Context(), p.Name, req.Code, p.SessionID, clientIP(r))
 	if err != nil {
 		s.countAuthError(err, "totp")
 		return err
 	}
+	// ConfirmTOTP ended the user's other sessions; their sockets go now,
+	// not at the next sweep.
+	s.hub.closeUserExcept(p.Name, p.SessionID, "two-factor enabled")
 	writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
 	return nil
 }

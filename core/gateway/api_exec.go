@@ -19,6 +19,7 @@ import (
 const (
 	CodePolicyRefused      = "POLICY_REFUSED"
 	CodeSandboxUnavailable = "SANDBOX_UNAVAILABLE"
+	CodeWorkspaceFull      = "WORKSPACE_FULL"
 )
 
 // maxExecOutput bounds each captured stream of POST /api/v1/exec; the
@@ -52,17 +53,25 @@ type execResponse struct {
 	Layers          sandbox.Layers `json:"layers"`
 }
 
-// isMain says whether a request comes from the owner's main session: an
-// administrator logged in as a user. Agents (gateway tokens) and other
-// roles are never main, so mode non-main sandboxes them.
-func isMain(p auth.Principal) bool { return p.Kind == "user" && p.Role == auth.RoleAdmin }
-
-func (s *Server) runnerRequest(p auth.Principal, ip string, req execRequest) (runner.Request, error) {
+func (s *Server) runnerRequest(ctx context.Context, p auth.Principal, ip string, req execRequest) (runner.Request, error) {
 	if (len(req.Argv) == 0) == (req.Command == "") {
 		return runner.Request{}, errInput("send exactly one of argv (an array) and command (a string)")
 	}
 	if req.TimeoutMS < 0 {
 		return runner.Request{}, errInput("timeoutMs must not be negative")
+	}
+	// A command is the most privileged thing the gateway does: the
+	// session or token is read again from the database, so one revoked a
+	// moment ago (by the CLI, in another process) runs nothing.
+	if err := s.opts.Auth.Recheck(ctx, p); err != nil {
+		return runner.Request{}, err
+	}
+	// Only the owner's own login session is the main session; another
+	// admin, a gateway token or any other role is sandboxed in mode
+	// non-main.
+	main, owner, err := s.opts.Auth.IsMain(ctx, p)
+	if err != nil {
+		return runner.Request{}, err
 	}
 	client := p.SessionID
 	if client == "" {
@@ -74,7 +83,7 @@ func (s *Server) runnerRequest(p auth.Principal, ip string, req execRequest) (ru
 	// The answer does not wait for the result's audit entry (the entry
 	// before the command is always written first).
 	rr := runner.Request{Actor: p.Actor(), Client: client, SourceIP: ip, Argv: req.Argv, Shell: req.Command,
-		Main: isMain(p), Timeout: time.Duration(req.TimeoutMS) * time.Millisecond, ResultInBackground: true}
+		Main: main, Owner: owner, Timeout: time.Duration(req.TimeoutMS) * time.Millisecond, ResultInBackground: true}
 	if req.Stdin != "" {
 		rr.Stdin = strings.NewReader(req.Stdin)
 	}
@@ -89,7 +98,7 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	rr, err := s.runnerRequest(p, clientIP(r), req)
+	rr, err := s.runnerRequest(r.Context(), p, clientIP(r), req)
 	if err != nil {
 		return err
 	}
@@ -115,11 +124,14 @@ func execResult(out runner.Outcome) execResponse {
 // execError maps the runner's refusals to API errors.
 func execError(err error) error {
 	var refused *runner.RefusedError
+	var quota *runner.QuotaError
 	switch {
 	case errors.As(err, &refused):
 		return &apiError{Status: http.StatusForbidden, Code: CodePolicyRefused, Message: refused.Reason, cause: err}
 	case errors.Is(err, runner.ErrBusy):
 		return &apiError{Status: http.StatusTooManyRequests, Code: CodeRateLimited, RetryAfter: 1, Message: runner.ErrBusy.Error(), cause: err}
+	case errors.As(err, &quota):
+		return &apiError{Status: http.StatusInsufficientStorage, Code: CodeWorkspaceFull, Message: quota.Error() + "; free space in the workspace", cause: err}
 	case errors.Is(err, runner.ErrAuditUnavailable):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeAuditUnavailable,
 			Message: "the audit log cannot be written, so the command did not run", cause: err}
@@ -172,7 +184,12 @@ func (s *Server) wsExec(ctx context.Context, c *wsConn, id string, params json.R
 	if err := dec.Decode(&req); err != nil {
 		return nil, errInput("exec params: %v", err)
 	}
-	rr, err := s.runnerRequest(c.p, c.ip, req)
+	rr, err := s.runnerRequest(ctx, c.p, c.ip, req)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		// The session or token has ended: so has the connection.
+		s.hub.end(c, CloseUnauthenticated, "session ended")
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

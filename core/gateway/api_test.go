@@ -391,17 +391,26 @@ func TestCookieLogin(t *testing.T) {
 			t.Errorf("cookie %s: %+v", c.Name, c)
 		}
 	}
-	req, _ := http.NewRequest("GET", e.url+"/api/v1/me", nil)
-	for _, c := range cookies {
-		req.AddCookie(c)
+	if out.Binding == "" {
+		t.Fatalf("no binding for the page: %s", r.body)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("cookie auth: %d", res.StatusCode)
+	// The cookies work with the page's binding, and only with it.
+	for binding, want := range map[string]int{out.Binding: 200, "": 401, "x" + out.Binding[1:]: 401} {
+		req, _ := http.NewRequest("GET", e.url+"/api/v1/me", nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		if binding != "" {
+			req.Header.Set(BindingHeader, binding)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("cookie auth with binding %q: %d, want %d", binding, res.StatusCode, want)
+		}
 	}
 }
 

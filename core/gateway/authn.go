@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -72,13 +73,28 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
 		s.metrics.authFailures.WithLabelValues("missing").Inc()
 		return auth.Principal{}, errUnauthenticated
 	}
-	return s.authToken(r.Context(), tok, clientIP(r))
+	p, err := s.authToken(r.Context(), tok, clientIP(r))
+	if err != nil {
+		return p, err
+	}
+	// A browser session's cookies (or its access token lifted from one)
+	// count only with the binding the gateway's own page holds.
+	if err := s.opts.Auth.CheckBinding(r.Context(), p, r.Header.Get(BindingHeader), clientIP(r)); err != nil {
+		s.metrics.authFailures.WithLabelValues("binding").Inc()
+		return auth.Principal{}, err
+	}
+	return p, nil
 }
 
+// BindingHeader carries a browser session's binding (auth.CheckBinding).
+const BindingHeader = "X-Warden-Binding"
+
 // authToken checks an access token (a JWT) or a gateway token. Gateway
-// token failures count against the client's rate limit and are audited in
-// core/auth; a JWT cannot be guessed (HMAC-SHA256 with a 256-bit key), and
-// an expired one is routine, so those failures are only counted here.
+// token failures are rate limited and audited in core/auth, per token id
+// or per address, never by other clients' failed passwords, so a valid
+// token always passes; a JWT cannot be guessed (HMAC-SHA256 with a 256-bit
+// key), and an expired one is routine, so those failures are only counted
+// here.
 func (s *Server) authToken(ctx context.Context, tok, ip string) (auth.Principal, error) {
 	if strings.Count(tok, ".") == 2 {
 		p, err := s.opts.Auth.Authenticate(ctx, tok)
@@ -90,7 +106,12 @@ func (s *Server) authToken(ctx context.Context, tok, ip string) (auth.Principal,
 	}
 	p, err := s.opts.Auth.AuthenticateToken(ctx, tok, ip)
 	if err != nil {
-		s.metrics.authFailures.WithLabelValues("gateway_token").Inc()
+		var rl *auth.RateLimitedError
+		if errors.As(err, &rl) {
+			s.metrics.rateLimited.Inc()
+		} else {
+			s.metrics.authFailures.WithLabelValues("gateway_token").Inc()
+		}
 		return auth.Principal{}, err
 	}
 	return p, nil

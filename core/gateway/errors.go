@@ -27,6 +27,7 @@ const (
 	CodeUnavailable       = "UNAVAILABLE"
 	CodeInternal          = "INTERNAL"
 	CodeCrossOriginDenied = "CROSS_ORIGIN_DENIED"
+	CodeHostNotAllowed    = "HOST_NOT_ALLOWED"
 )
 
 // apiError is an error with the answer the client gets.

@@ -82,10 +82,12 @@ func TestExecPolicyRefusal(t *testing.T) {
 // mode non-main; an operator and the agent are sandboxed.
 func TestExecMainSession(t *testing.T) {
 	e := execEnv(t, nil)
-	e.addUser("owner", auth.RoleAdmin)
+	e.addUser("owner", auth.RoleAdmin) // the first admin: the owner
+	e.addUser("admin2", auth.RoleAdmin)
 	e.addUser("op", auth.RoleOperator)
 	host, _ := os.Hostname()
-	for name, want := range map[string]string{"owner": host, "op": "sandbox"} {
+	// Only the owner's session is main; another admin is sandboxed.
+	for name, want := range map[string]string{"owner": host, "admin2": "sandbox", "op": "sandbox"} {
 		tok := e.login(name, nil).AccessToken
 		r := e.call("POST", "/api/v1/exec", tok, map[string]any{"argv": []string{"uname", "-n"}})
 		var out execResponse

@@ -88,7 +88,8 @@ func newTestEnv(t testing.TB, eo envOptions) *testEnv {
 	opts := Options{Auth: svc, Audit: l, Auditor: metrics.Auditor(l), DB: db, Metrics: metrics, Loopback: true, MetricsEnabled: true, Version: "test"}
 	var srvRef atomic.Pointer[Server]
 	if eo.exec != nil {
-		ro := runner.Options{Config: config.Defaults().Sandbox, Workspace: filepath.Join(e.dir, "workspace"), Auditor: metrics.Auditor(l),
+		ro := runner.Options{Config: config.Defaults().Sandbox, Workspace: filepath.Join(e.dir, "workspace"),
+			MainWorkspace: filepath.Join(e.dir, "main"), Auditor: metrics.Auditor(l),
 			OnViolation: func(v runner.Violation) {
 				if s := srvRef.Load(); s != nil {
 					s.NotifyViolation(v)

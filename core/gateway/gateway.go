@@ -43,6 +43,15 @@ type Options struct {
 	// AllowedOrigins are browser origins besides the gateway's own that may
 	// call the API and open WebSockets (exact scheme://host[:port]).
 	AllowedOrigins []string
+	// Hosts are the names clients may use in the Host header besides
+	// IP literals, localhost and the allowed origins' hosts (gateway.hosts
+	// and the certificate's names). Any other name is refused: a page
+	// that rebinds its own DNS name to 127.0.0.1 is not the gateway's
+	// origin, whatever its Origin header says.
+	Hosts []string
+	// ListenAddr is the address the gateway listens on (for docs and
+	// logs; the Host check accepts every IP literal).
+	ListenAddr net.Addr
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	MaxBodyBytes   int64 // default 1 MiB
@@ -74,6 +83,7 @@ type Server struct {
 	hub     *hub
 	routes  []route
 	cookies cookieNames
+	hosts   map[string]bool
 	ready   atomic.Bool
 }
 
@@ -118,7 +128,7 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, cookies: newCookieNames(opts.TLS)}
+	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, cookies: newCookieNames(opts.TLS), hosts: allowedHostNames(opts)}
 	s.hub = newHub(s)
 	s.metrics.observeServer(s)
 	s.routes = s.routeTable()

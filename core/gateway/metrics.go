@@ -24,6 +24,7 @@ type Metrics struct {
 	rateLimited       prometheus.Counter
 	forbidden         prometheus.Counter
 	crossOriginDenied prometheus.Counter
+	hostDenied        prometheus.Counter
 	auditAppends      prometheus.Counter
 	auditFailures     prometheus.Counter
 	wsMessages        *prometheus.CounterVec
@@ -49,6 +50,8 @@ func NewMetrics() *Metrics {
 			Help: "Authenticated requests refused for the caller's role."}),
 		crossOriginDenied: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cross_origin_denied_total",
 			Help: "State-changing requests refused by cross-origin protection."}),
+		hostDenied: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_host_denied_total",
+			Help: "Requests refused because their Host header names a host that is not the gateway's (DNS rebinding)."}),
 		auditAppends: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_audit_appends_total",
 			Help: "Audit log entries written."}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_audit_append_failures_total",
@@ -57,7 +60,7 @@ func NewMetrics() *Metrics {
 			Help: "WebSocket messages by direction."}, []string{"direction"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.authFailures, m.rateLimited, m.forbidden, m.crossOriginDenied,
-		m.auditAppends, m.auditFailures, m.wsMessages,
+		m.hostDenied, m.auditAppends, m.auditFailures, m.wsMessages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -101,6 +103,12 @@ func (s *Server) buildHandler() (http.Handler, error) {
 			s.metrics.observeRequest(r.Pattern, sw.status, time.Since(start))
 		}()
 		s.securityHeaders(w.Header())
+		if !s.hostAllowed(r.Host) {
+			s.metrics.hostDenied.Inc()
+			writeError(sw, &apiError{Status: http.StatusMisdirectedRequest, Code: CodeHostNotAllowed,
+				Message: fmt.Sprintf("host %q is not this gateway's; add it to gateway.hosts if clients reach the gateway by that name", r.Host)})
+			return
+		}
 		ip, err := ratelimit.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.opts.TrustedProxies)
 		if err != nil {
 			writeError(sw, errInput("malformed remote address"))
@@ -160,4 +168,44 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		return true
 	}
 	return slices.Contains(s.opts.AllowedOrigins, origin)
+}
+
+// allowedHostNames are the names (lowercase, no port) the Host header may
+// carry: localhost, gateway.hosts, the certificate's names, and the hosts
+// of the allowed origins.
+func allowedHostNames(opts Options) map[string]bool {
+	m := map[string]bool{"localhost": true}
+	for _, h := range opts.Hosts {
+		m[normalHost(h)] = true
+	}
+	for _, o := range opts.AllowedOrigins {
+		if u, err := url.Parse(o); err == nil {
+			m[normalHost(u.Hostname())] = true
+		}
+	}
+	return m
+}
+
+func normalHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+}
+
+// hostAllowed checks the Host header against DNS rebinding: an IP
+// literal is always the gateway's own address (a browser that sends it
+// went to that address), a name must be one the gateway was told about.
+// A page on attacker.example that rebinds its name to 127.0.0.1 sends
+// Host: attacker.example and is refused before any route sees it.
+func (s *Server) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = normalHost(host)
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return s.hosts[host]
 }

@@ -35,6 +35,10 @@ type inFrame struct {
 	Method string          `json:"method,omitempty"`
 	Params json.RawMessage `json:"params,omitempty"`
 	Token  string          `json:"token,omitempty"`
+	// Binding proves a browser session's page is the gateway's own
+	// (auth.CheckBinding): the dashboard sends it in its first frame,
+	// since a browser cannot add headers to the upgrade.
+	Binding string `json:"binding,omitempty"`
 }
 
 // outFrame is a frame to the client.
@@ -110,18 +114,27 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, _ auth.Princi
 		s.record(r.Context(), "anonymous", "ws.connect", auditlog.OutcomeDenied, ip, map[string]any{"reason": "origin not allowed", "origin": r.Header.Get("Origin")})
 		return &apiError{Status: http.StatusForbidden, Code: CodeCrossOriginDenied, Message: "origin not allowed"}
 	}
-	if err := s.opts.Auth.CheckClientLimit(r.Context(), "ws.connect", ip); err != nil {
-		s.metrics.rateLimited.Inc()
-		return err
-	}
+	// No limit on the address itself: other clients' failed passwords or
+	// tokens must not keep a valid token out. Bad tokens, on the upgrade
+	// or in the auth frame, are limited by their own counter (per token id,
+	// or per address for tokens that name none) and answered 429 or 4429.
 	var p auth.Principal
-	authed := false
+	authed, pending := false, false
 	if tok := s.credential(r); tok != "" {
 		var err error
 		if p, err = s.authToken(r.Context(), tok, ip); err != nil {
 			return err
 		}
 		authed = true
+		// A browser session's binding comes in the header (clients that
+		// can set one) or, from the dashboard, in the first frame.
+		if b := r.Header.Get(BindingHeader); b != "" || !p.Bound {
+			if err := s.opts.Auth.CheckBinding(r.Context(), p, b, ip); err != nil {
+				return err
+			}
+		} else {
+			pending = true
+		}
 	}
 	// The server's read and write timeouts must not cut a long-lived
 	// connection; the heartbeat takes over from here.
@@ -149,8 +162,8 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, _ auth.Princi
 	}()
 	conn.cancel = cancel
 
-	if !authed {
-		if p, err = s.wsAuthFrame(ctx, c, ip); err != nil {
+	if !authed || pending {
+		if p, err = s.wsAuthFrame(ctx, c, ip, p, pending); err != nil {
 			return nil
 		}
 	}
@@ -185,8 +198,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, _ auth.Princi
 	return nil
 }
 
-// wsAuthFrame waits for {"type":"auth","token":…}.
-func (s *Server) wsAuthFrame(ctx context.Context, c *websocket.Conn, ip string) (auth.Principal, error) {
+// wsAuthFrame waits for {"type":"auth","token":…} (with "binding" when
+// the token is a browser session's), or, when the upgrade's cookie named
+// a browser session (pending), for {"type":"auth","binding":…}.
+func (s *Server) wsAuthFrame(ctx context.Context, c *websocket.Conn, ip string, have auth.Principal, pending bool) (auth.Principal, error) {
 	// Not a read deadline: coder/websocket drops the connection when a
 	// read's context ends, and the client deserves a close code.
 	timer := time.AfterFunc(s.opts.WS.AuthTimeout, func() { _ = c.Close(CloseTimeout, "no auth frame in time") })
@@ -198,15 +213,24 @@ func (s *Server) wsAuthFrame(ctx context.Context, c *websocket.Conn, ip string) 
 		return auth.Principal{}, err
 	}
 	var f inFrame
-	if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil || f.Type != "auth" || f.Token == "" {
+	if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil || f.Type != "auth" || (f.Token == "" && !pending) {
 		_ = c.Close(websocket.StatusPolicyViolation, `first frame must be {"type":"auth","token":...}`)
 		return auth.Principal{}, errors.New("no auth frame")
 	}
-	p, err := s.authToken(ctx, f.Token, ip)
+	p := have
+	if !pending {
+		p, err = s.authToken(ctx, f.Token, ip)
+	}
+	if err == nil {
+		if err = s.opts.Auth.CheckBinding(ctx, p, f.Binding, ip); err != nil {
+			_ = c.Close(CloseUnauthenticated, "session binding missing or wrong")
+			return auth.Principal{}, err
+		}
+	}
 	if err != nil {
+		// authToken has counted it (rate limited or failed).
 		var rl *auth.RateLimitedError
 		if errors.As(err, &rl) {
-			s.metrics.rateLimited.Inc()
 			_ = c.Close(CloseRateLimited, "rate limited")
 		} else {
 			_ = c.Close(CloseUnauthenticated, "authentication failed")
@@ -364,6 +388,14 @@ func (h *hub) closeSession(sid, reason string) {
 
 func (h *hub) closeUser(name, reason string) {
 	for _, c := range h.snapshot(func(c *wsConn) bool { return c.p.Kind == "user" && c.p.Name == name }) {
+		h.end(c, CloseUnauthenticated, reason)
+	}
+}
+
+// closeUserExcept closes a user's sessions' connections other than those
+// of session keep (the caller's own, which stays).
+func (h *hub) closeUserExcept(name, keep, reason string) {
+	for _, c := range h.snapshot(func(c *wsConn) bool { return c.p.Kind == "user" && c.p.Name == name && c.p.SessionID != keep }) {
 		h.end(c, CloseUnauthenticated, reason)
 	}
 }

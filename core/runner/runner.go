@@ -4,6 +4,12 @@
 // host; then an audit entry with the result. Escape signals become
 // sandbox_violation entries and events. The CLI (warden sandbox run) and
 // the gateway (POST /api/v1/exec, the exec request on /ws) both use it.
+//
+// The trust boundary it keeps: a command that runs on the host never
+// runs in a directory, with a HOME or with an environment that a less
+// trusted caller can write. Sandboxed commands share the workspace; the
+// owner's host commands run in a main workspace of their own that no
+// sandbox can reach, with a fixed environment.
 package runner
 
 import (
@@ -12,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -32,18 +39,30 @@ type Auditor interface {
 // Options configure a Runner.
 type Options struct {
 	Config config.Sandbox
-	// Workspace is the directory commands run in (created 0700 if
-	// missing); the config's sandbox.workspace resolved by the caller.
+	// Workspace is the directory sandboxed commands run in (created 0700
+	// if missing); the config's sandbox.workspace resolved by the caller.
 	Workspace string
-	Auditor   Auditor
+	// MainWorkspace is where the owner's main session runs commands on
+	// the host: their working directory, HOME and TMPDIR (created 0700).
+	// It must be private to the user running Warden, all the way up, and
+	// must neither contain nor sit inside Workspace. Empty: main-session
+	// commands are sandboxed like everyone else's.
+	MainWorkspace string
+	// Quota bounds Workspace (bytes, inodes, the disk's reserve): a run
+	// starts only within it and is ended when it crosses it.
+	Quota   sandbox.Quota
+	Auditor Auditor
 	// PoolSize sandboxes are kept set up and waiting (0: none).
 	PoolSize int
 	// Pool, instead, is a pool the caller made and closes; the runner
 	// neither refills nor closes it (warden sandbox run starts setting
 	// its one sandbox up while it opens the audit log).
 	Pool *sandbox.Pool
-	// MaxConcurrent bounds commands running at once (0: 2 × CPUs);
-	// MaxPerClient bounds them per client (0: 4).
+	// MaxConcurrent bounds commands running at once (0: 2 × CPUs, at
+	// least 4). One slot of them is kept for the owner's main session;
+	// MaxPerClient bounds what one client (a token or a session) holds
+	// (0: half of the others' slots, rounded up), so one caller cannot
+	// take every slot.
 	MaxConcurrent int
 	MaxPerClient  int
 	// OnViolation, if set, is told about every escape signal after it is
@@ -64,8 +83,11 @@ type Request struct {
 	Argv  []string
 	Shell string
 	// Main: the request comes from the owner's main session, which mode
-	// non-main runs on the host.
+	// non-main runs on the host, in the main workspace.
 	Main bool
+	// Owner is the designated owner (gateway.owner), recorded with every
+	// command so the log says whose session counted as main.
+	Owner string
 	// Sandbox forces the sandbox whatever the mode (warden sandbox run).
 	Sandbox bool
 	// Timeout shortens the configured timeout (0: the configured one).
@@ -109,6 +131,10 @@ func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 // client); try again shortly.
 var ErrBusy = errors.New("too many commands running; try again shortly")
 
+// QuotaError (sandbox.QuotaError) is a run refused because the
+// workspace is full or the disk is at its reserve.
+type QuotaError = sandbox.QuotaError
+
 // ErrAuditUnavailable means the audit log could not record the command,
 // so it did not run.
 var ErrAuditUnavailable = errors.New("audit log unavailable: command not run")
@@ -120,9 +146,12 @@ type Runner struct {
 	pool         *sandbox.Pool
 	externalPool bool
 
-	global chan struct{}
-	mu     sync.Mutex
-	per    map[string]int
+	mu          sync.Mutex
+	running     int // commands running
+	mainRunning int // of which the owner's main session's
+	per         map[string]int
+	reserved    int // slots only the main session may use
+	hostEnvUser string
 
 	background sync.WaitGroup // result entries written after Run returned
 }
@@ -143,13 +172,22 @@ func New(opts Options) (*Runner, error) {
 		return nil, fmt.Errorf("create workspace %s: %w", ws, err)
 	}
 	opts.Workspace = ws
+	if opts.MainWorkspace != "" {
+		if opts.MainWorkspace, err = prepareMainWorkspace(opts.MainWorkspace, ws); err != nil {
+			return nil, err
+		}
+	}
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 2 * runtime.NumCPU()
+		opts.MaxConcurrent = max(4, 2*runtime.NumCPU())
+	}
+	reserved := 0
+	if opts.MaxConcurrent >= 2 && opts.MainWorkspace != "" {
+		reserved = 1
 	}
 	if opts.MaxPerClient <= 0 {
-		opts.MaxPerClient = 4
+		opts.MaxPerClient = max(1, (opts.MaxConcurrent-reserved+1)/2)
 	}
-	r := &Runner{opts: opts, global: make(chan struct{}, opts.MaxConcurrent), per: map[string]int{},
+	r := &Runner{opts: opts, per: map[string]int{}, reserved: reserved, hostEnvUser: currentUser(),
 		policy: policy.Policy{Allowed: opts.Config.AllowedBinaries, Network: opts.Config.Network}}
 	switch {
 	case opts.Pool != nil:
@@ -169,8 +207,12 @@ func (r *Runner) Close() {
 	}
 }
 
-// Workspace is where commands run.
+// Workspace is where sandboxed commands run.
 func (r *Runner) Workspace() string { return r.opts.Workspace }
+
+// MainWorkspace is where the owner's main session runs commands on the
+// host ("" when it has none).
+func (r *Runner) MainWorkspace() string { return r.opts.MainWorkspace }
 
 // Sandboxed reports whether a request would run in the sandbox.
 func (r *Runner) Sandboxed(req Request) bool {
@@ -182,7 +224,8 @@ func (r *Runner) Sandboxed(req Request) bool {
 	case r.opts.Config.Mode == config.SandboxAll:
 		return true
 	default:
-		return !req.Main
+		// Without a main workspace there is nowhere safe on the host.
+		return !req.Main || r.opts.MainWorkspace == ""
 	}
 }
 
@@ -202,33 +245,74 @@ func (r *Runner) spec(req Request, argv []string) sandbox.Spec {
 		Argv: argv, Env: sandbox.BaseEnv(), Workspace: r.opts.Workspace, WorkspaceExec: c.WorkspaceExec,
 		Network: c.Network, Timeout: timeout, Strict: c.Mode == config.SandboxAll,
 		Limits: sandbox.Limits{Memory: int64(c.Memory), Pids: c.Pids, CPUSeconds: c.CPUSeconds, FileSize: int64(c.FileSize), OpenFiles: c.OpenFiles},
+		Quota:  r.opts.Quota,
 		Stdin:  req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
 	}
 }
 
-func (r *Runner) acquire(client string) bool {
-	select {
-	case r.global <- struct{}{}:
-	default:
-		return false
+// hostSpec turns a sandbox spec into a host run's: the main session gets
+// its own workspace (no quota: it is the owner's), everyone else (mode
+// off) the shared one. Either way the environment is a fixed allow-list
+// with HOME and TMPDIR in that workspace: nothing of Warden's own
+// environment (PYTHONPATH, GIT_*, LD_*, NODE_OPTIONS, secrets) gets
+// through, and no configuration file a sandboxed caller planted is read.
+func (r *Runner) hostSpec(spec sandbox.Spec, main bool) sandbox.Spec {
+	if main {
+		spec.Workspace, spec.Quota = r.opts.MainWorkspace, sandbox.Quota{}
 	}
+	tmp := filepath.Join(spec.Workspace, ".tmp")
+	_ = os.Mkdir(tmp, 0o700)
+	spec.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=" + spec.Workspace,
+		"TMPDIR=" + tmp,
+		"LANG=C.UTF-8",
+		"TERM=dumb",
+		"USER=" + r.hostEnvUser,
+		"LOGNAME=" + r.hostEnvUser,
+	}
+	return spec
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return fmt.Sprint(os.Geteuid())
+}
+
+// acquire takes a slot: at most MaxConcurrent in all, of which the
+// reserved ones only for the owner's main session, and at most
+// MaxPerClient for one client other than the main session.
+func (r *Runner) acquire(client string, main bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.per[client] >= r.opts.MaxPerClient {
-		<-r.global
+	if r.running >= r.opts.MaxConcurrent {
 		return false
+	}
+	if !main {
+		if r.running-r.mainRunning >= r.opts.MaxConcurrent-r.reserved || r.per[client] >= r.opts.MaxPerClient {
+			return false
+		}
+	}
+	r.running++
+	if main {
+		r.mainRunning++
 	}
 	r.per[client]++
 	return true
 }
 
-func (r *Runner) release(client string) {
+func (r *Runner) release(client string, main bool) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.per[client]--; r.per[client] <= 0 {
 		delete(r.per, client)
 	}
-	r.mu.Unlock()
-	<-r.global
+	r.running--
+	if main {
+		r.mainRunning--
+	}
 }
 
 // Run checks, audits and runs one command. The error is non-nil when the
@@ -239,10 +323,11 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 	if client == "" {
 		client = req.Actor
 	}
-	if !r.acquire(client) {
+	main := req.Main && !r.Sandboxed(req)
+	if !r.acquire(client, main) {
 		return Outcome{}, ErrBusy
 	}
-	defer r.release(client)
+	defer r.release(client, main)
 	if r.pool != nil && !r.externalPool {
 		// Refill the pool when everything below is done (see Pool.Fill).
 		defer r.pool.Fill()
@@ -278,7 +363,32 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 			d.Reason = "the command matches escape patterns (" + strings.Join(escapes, "; ") + ") and would run outside the sandbox"
 		}
 	}
-	details := map[string]any{"argv": clip(shown), "workspace": r.opts.Workspace, "sandboxed": sandboxed}
+	spec := r.spec(req, d.Argv)
+	if !sandboxed {
+		spec = r.hostSpec(spec, main)
+	}
+	details := map[string]any{"argv": clip(shown), "workspace": spec.Workspace, "sandboxed": sandboxed, "main": main}
+	if req.Owner != "" {
+		details["owner"] = req.Owner
+	}
+	if d.Allowed && !spec.Quota.Zero() {
+		u, err := spec.Quota.Check(spec.Workspace)
+		if err == nil && spec.Quota.Bytes > 0 {
+			spec.FileSizeCap = spec.Quota.Bytes - u.Bytes
+		}
+		if err != nil {
+			var qe *QuotaError
+			if !errors.As(err, &qe) {
+				return Outcome{}, err
+			}
+			details["reason"] = qe.Error()
+			details["limit"] = qe.Limit
+			if _, err := r.audit(ctx, req, auditlog.OutcomeDenied, details); err != nil {
+				return Outcome{}, err
+			}
+			return Outcome{}, qe
+		}
+	}
 	if !d.Allowed {
 		details["reason"] = d.Reason
 		if _, err := r.audit(ctx, req, auditlog.OutcomeDenied, details); err != nil {
@@ -286,7 +396,6 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 		}
 		return Outcome{}, &RefusedError{Reason: d.Reason, Escapes: d.Escapes}
 	}
-	spec := r.spec(req, d.Argv)
 	if sandboxed {
 		details["network"] = spec.Network
 		l := spec.Limits
@@ -309,7 +418,10 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 	} else {
 		out.Result, err = runHost(ctx, spec)
 	}
-	result := map[string]any{"argv": clip(shown), "sandboxed": sandboxed}
+	result := map[string]any{"argv": clip(shown), "sandboxed": sandboxed, "main": main}
+	if req.Owner != "" {
+		result["owner"] = req.Owner
+	}
 	if err != nil {
 		result["error"] = err.Error()
 		_, _ = r.audit(ctx, req, auditlog.OutcomeFailure, result)

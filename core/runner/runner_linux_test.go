@@ -53,7 +53,7 @@ func newEnv(t *testing.T, mod func(*Options)) *env {
 	e := &env{t: t, log: l, db: db}
 	t.Cleanup(func() { l.Close(); db.Close() })
 	cfg := config.Defaults().Sandbox
-	opts := Options{Config: cfg, Workspace: filepath.Join(dir, "workspace"), Auditor: l,
+	opts := Options{Config: cfg, Workspace: filepath.Join(dir, "workspace"), MainWorkspace: filepath.Join(dir, "main"), Auditor: l,
 		OnViolation: func(v Violation) { e.mu.Lock(); e.vs = append(e.vs, v); e.mu.Unlock() }}
 	if mod != nil {
 		mod(&opts)
@@ -198,7 +198,7 @@ func TestAuditUnavailableRefuses(t *testing.T) {
 }
 
 func TestConcurrencyLimits(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.MaxPerClient = 1; o.MaxConcurrent = 2 })
+	e := newEnv(t, func(o *Options) { o.MaxPerClient = 1; o.MaxConcurrent = 3 })
 	started := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {

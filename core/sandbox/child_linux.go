@@ -71,6 +71,10 @@ func childMain() {
 	if err := readLine(cfg, &setup); err != nil {
 		fail("read setup", err)
 	}
+	if setup.Host {
+		hostInit(setup, cfg, status, fail)
+		return
+	}
 	if err := buildFilesystem(setup); err != nil {
 		fail("filesystem", err)
 	}
@@ -114,6 +118,24 @@ func childMain() {
 	}
 
 	// A pooled sandbox waits here until it is used.
+	runCommand(cfg, "/workspace", status, fail, refusals.counts)
+}
+
+// hostInit is the init of a host run: nothing is confined, but the
+// command is not PID 1 (its signals behave as usual) and when it ends,
+// or the parent kills this init, the kernel kills everything it left in
+// the namespace.
+func hostInit(setup setupConfig, cfg *bufio.Reader, status *os.File, fail func(string, error)) {
+	if _, err := status.Write([]byte{statusReady}); err != nil {
+		os.Exit(127)
+	}
+	runCommand(cfg, setup.Workspace, status, fail, func() map[string]int { return nil })
+}
+
+// runCommand waits for the command, forks it in dir, reaps every process
+// of the namespace and reports the command's own end on status; then it
+// exits, which ends the namespace.
+func runCommand(cfg *bufio.Reader, dir string, status *os.File, fail func(string, error), refused func() map[string]int) {
 	var ex execConfig
 	if err := readLine(cfg, &ex); err != nil {
 		os.Exit(0) // the parent discarded this sandbox
@@ -121,8 +143,19 @@ func childMain() {
 	if len(ex.Argv) == 0 {
 		fail("exec", errors.New("empty command"))
 	}
+	if ex.FileSizeCap > 0 {
+		var cur unix.Rlimit
+		if err := unix.Prlimit(0, unix.RLIMIT_FSIZE, nil, &cur); err != nil {
+			fail("rlimit", err)
+		}
+		if c := uint64(ex.FileSizeCap); c < cur.Max {
+			if err := unix.Prlimit(0, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: c, Max: c}, nil); err != nil {
+				fail("rlimit", err)
+			}
+		}
+	}
 	pid, err := syscall.ForkExec(ex.Argv[0], ex.Argv, &syscall.ProcAttr{
-		Dir:   "/workspace",
+		Dir:   dir,
 		Env:   ex.Env,
 		Files: []uintptr{0, 1, 2},
 	})
@@ -145,7 +178,7 @@ func childMain() {
 		}
 		if wpid == pid {
 			b, _ := json.Marshal(exitRecord{Status: uint32(ws), UserCPU: ru.Utime.Nano(), SysCPU: ru.Stime.Nano(), MaxRSSKiB: ru.Maxrss,
-				Refused: refusals.counts()})
+				Refused: refused()})
 			_, _ = status.Write(append(append([]byte{statusExit}, b...), '\n'))
 			// Exiting ends every process left in the namespace.
 			os.Exit(0)
@@ -224,7 +257,14 @@ func buildFilesystem(cfg setupConfig) error {
 	} else if err := unix.Mount(cfg.Workspace, ws, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind workspace %s: %w", cfg.Workspace, err)
 	}
-	if err := mkdirMount("tmpfs", filepath.Join(r, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777"); err != nil {
+	// /tmp lives in memory: without a memory cgroup nothing else would
+	// charge what is written there to the command, so its size is capped
+	// at the memory limit.
+	tmpOpts := "mode=1777"
+	if cfg.Limits.Memory > 0 {
+		tmpOpts += fmt.Sprintf(",size=%d", cfg.Limits.Memory)
+	}
+	if err := mkdirMount("tmpfs", filepath.Join(r, "tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, tmpOpts); err != nil {
 		return err
 	}
 	if err := buildDev(filepath.Join(r, "dev")); err != nil {

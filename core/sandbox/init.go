@@ -26,6 +26,9 @@ type setupConfig struct {
 	WorkspaceTree bool   `json:"workspaceTree"` // fdWorkspace is a detached mount tree
 	Limits        Limits `json:"limits"`
 	NoCgroup      bool   `json:"noCgroup"` // rlimits are the only limits
+	// Host: no confinement, only a PID namespace of its own (RunHost);
+	// the command runs in Workspace on the host's file system.
+	Host bool `json:"host"`
 }
 
 // execConfig is what the parent sends when the command should run; a
@@ -33,6 +36,9 @@ type setupConfig struct {
 type execConfig struct {
 	Argv []string `json:"argv"`
 	Env  []string `json:"env"`
+	// FileSizeCap lowers the file size limit for this command alone
+	// (Spec.FileSizeCap); 0 leaves it.
+	FileSizeCap int64 `json:"fileSizeCap,omitempty"`
 }
 
 // Status bytes the child writes on its status pipe: statusReady when set

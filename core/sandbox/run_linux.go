@@ -40,6 +40,22 @@ func Run(ctx context.Context, spec Spec) (Result, error) {
 	return p.run(ctx, spec)
 }
 
+// RunHost runs spec.Argv on the host, unconfined, for the runs the mode
+// leaves outside the sandbox (the owner's main session): in
+// spec.Workspace with spec.Env, under an init of its own in a new PID
+// namespace (and, without root, a user namespace that maps the user to
+// itself), so that the command's end, the timeout, the quota or
+// Warden's own death ends every process it started, including those that
+// forked and left its session. Limits, network and the rest of Spec do
+// not apply.
+func RunHost(ctx context.Context, spec Spec) (Result, error) {
+	p, err := spawn(ctx, shape{Workspace: spec.Workspace, host: true})
+	if err != nil {
+		return Result{}, err
+	}
+	return p.run(ctx, spec)
+}
+
 // shape is everything fixed when a sandbox is set up, before the command
 // is known: sandboxes of one shape are interchangeable (see Pool).
 type shape struct {
@@ -48,6 +64,7 @@ type shape struct {
 	Network       bool
 	Strict        bool
 	Limits        Limits
+	host          bool // RunHost's: a PID namespace only
 }
 
 // shapeOf is the shape of a spec, with the workspace made absolute so
@@ -94,6 +111,9 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: find own executable: %w", err)
+	}
+	if sh.host {
+		return spawnHost(ctx, sh, self)
 	}
 	abi := landlock.ABI()
 	p := &proc{shape: sh, layers: Layers{Seccomp: true, Landlock: abi,
@@ -153,22 +173,10 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 			p.discard()
 		}
 	}()
-	pipe := func() (r, w *os.File) {
-		if err == nil {
-			r, w, err = os.Pipe()
-		}
-		return r, w
-	}
-	cfgR, cfgW := pipe()
-	statusR, statusW := pipe()
-	inR, inW := pipe()
-	outR, outW := pipe()
-	errR, errW := pipe()
-	if err != nil {
+	if childEnds, err = p.pipes(); err != nil {
 		return nil, fmt.Errorf("sandbox: pipes: %w", err)
 	}
-	childEnds = []*os.File{cfgR, statusW, inR, outW, errW}
-	p.config, p.status, p.stdin, p.stdout, p.stderr = cfgW, statusR, inW, outR, errR
+	cfgR, statusW, inR, outW, errW := childEnds[0], childEnds[1], childEnds[2], childEnds[3], childEnds[4]
 
 	id := newID()
 	p.cg, err = newCgroup(id, sh.Limits)
@@ -225,7 +233,7 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 	go func() { placed <- p.cg.place(cmd.Process.Pid) }()
 	setup := setupConfig{Network: sh.Network, WorkspaceExec: sh.WorkspaceExec, Strict: sh.Strict, Landlock: abi > 0, Hostname: "sandbox",
 		Workspace: ws, WorkspaceTree: wsTree, Limits: sh.Limits, NoCgroup: p.cg.kind == limitsRlimit}
-	if err = writeLine(cfgW, setup); err != nil {
+	if err = writeLine(p.config, setup); err != nil {
 		return nil, fmt.Errorf("sandbox: send setup: %w", err)
 	}
 	for _, f := range childEnds {
@@ -240,6 +248,83 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// spawnHost starts the init of a host run: a PID namespace, nothing else.
+func spawnHost(ctx context.Context, sh shape, self string) (_ *proc, err error) {
+	p := &proc{shape: sh, layers: Layers{Namespaces: []string{"pid"}, Limits: "none"}, cg: &cgroup{kind: "none", fd: -1}}
+	wsFD, err := unix.Open(sh.Workspace, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("host run: open %s: %w", sh.Workspace, err)
+	}
+	wsFile := os.NewFile(uintptr(wsFD), sh.Workspace)
+	defer wsFile.Close()
+	exe, err := os.Open(self)
+	if err != nil {
+		return nil, fmt.Errorf("host run: open own executable: %w", err)
+	}
+	defer exe.Close()
+	var childEnds []*os.File
+	defer func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+		if err != nil {
+			p.discard()
+		}
+	}()
+	if childEnds, err = p.pipes(); err != nil {
+		return nil, fmt.Errorf("host run: pipes: %w", err)
+	}
+	cfgR, statusW, inR, outW, errW := childEnds[0], childEnds[1], childEnds[2], childEnds[3], childEnds[4]
+	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID, Pdeathsig: syscall.SIGKILL}
+	if uid, gid := os.Geteuid(), os.Getegid(); uid != 0 {
+		// Without root a PID namespace needs a user namespace; mapping
+		// the user to itself leaves every file access as it is outside.
+		attr.Cloneflags |= unix.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+		p.layers.Namespaces = []string{"user", "pid"}
+	}
+	p.cmd = &exec.Cmd{
+		Path: fmt.Sprintf("/proc/self/fd/%d", fdExecutable), Args: []string{initArg0}, Env: []string{}, Dir: "/",
+		Stdin: inR, Stdout: outW, Stderr: errW, ExtraFiles: []*os.File{cfgR, statusW, wsFile, exe}, SysProcAttr: attr,
+	}
+	p.done = make(chan struct{})
+	if err = p.startLocked(); err != nil {
+		p.done = nil
+		return nil, fmt.Errorf("host run: start: %w", err)
+	}
+	if err = writeLine(p.config, setupConfig{Host: true, Workspace: sh.Workspace}); err != nil {
+		return nil, fmt.Errorf("host run: send setup: %w", err)
+	}
+	for _, f := range childEnds {
+		f.Close()
+	}
+	childEnds = nil
+	if err = p.awaitReady(ctx); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// pipes makes the config, status and stdio pipes. The parent's ends go
+// into p; the child's are returned in the order the child takes them:
+// config (read), status (write), stdin (read), stdout and stderr (write).
+func (p *proc) pipes() ([]*os.File, error) {
+	var ends [10]*os.File // read and write end of each of the five pipes
+	for i := 0; i < 5; i++ {
+		r, w, err := os.Pipe()
+		if err != nil {
+			for _, f := range ends[:2*i] {
+				f.Close()
+			}
+			return nil, err
+		}
+		ends[2*i], ends[2*i+1] = r, w
+	}
+	p.config, p.status, p.stdin, p.stdout, p.stderr = ends[1], ends[2], ends[5], ends[6], ends[8]
+	return []*os.File{ends[0], ends[3], ends[4], ends[7], ends[9]}, nil
 }
 
 // startLocked starts the child from a goroutine locked to its OS thread,
@@ -307,7 +392,7 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	}
 	limits := p.shape.Limits
 	start := time.Now()
-	ex := execConfig{Argv: spec.Argv, Env: spec.Env}
+	ex := execConfig{Argv: spec.Argv, Env: spec.Env, FileSizeCap: spec.FileSizeCap}
 	if err := writeLine(p.config, ex); err != nil {
 		p.stdout.Close()
 		b, _ := io.ReadAll(p.stderr)
@@ -339,6 +424,7 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	}
 
 	var timedOut, cancelled bool
+	var quotaHit string
 	var mu sync.Mutex
 	stop := func(why *bool) {
 		mu.Lock()
@@ -352,6 +438,16 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 	}
 	ctxStop := context.AfterFunc(ctx, func() { stop(&cancelled) })
 	defer ctxStop()
+	if !spec.Quota.Zero() {
+		wctx, endWatch := context.WithCancel(ctx)
+		defer endWatch()
+		go WatchQuota(wctx, p.shape.Workspace, spec.Quota, func(e *QuotaError) {
+			mu.Lock()
+			quotaHit = e.Limit
+			mu.Unlock()
+			p.kill()
+		})
+	}
 
 	// The status pipe carries the command's end (or why it could not
 	// start) as soon as the command exits; EOF without it means the
@@ -405,14 +501,20 @@ func (p *proc) run(ctx context.Context, spec Spec) (Result, error) {
 		res.Signal = unix.SignalName(sig)
 		res.ExitCode = -1
 	}
+	// SIGXFSZ ended the command, or (as shells report it) its child.
+	xfsz := sig == syscall.SIGXFSZ || res.ExitCode == 128+int(syscall.SIGXFSZ)
 	stats := p.cg.stats()
 	mu.Lock()
 	switch {
 	case timedOut:
 		res.Limit = LimitTimeout
-	case sig == syscall.SIGXCPU || (sig == syscall.SIGKILL && res.UserCPU+res.SysCPU >= time.Duration(limits.CPUSeconds)*time.Second):
+	case quotaHit != "":
+		res.Limit = quotaHit
+	case limits.CPUSeconds > 0 && (sig == syscall.SIGXCPU || (sig == syscall.SIGKILL && res.UserCPU+res.SysCPU >= time.Duration(limits.CPUSeconds)*time.Second)):
 		res.Limit = LimitCPU
-	case sig == syscall.SIGXFSZ:
+	case xfsz && spec.FileSizeCap > 0 && (limits.FileSize == 0 || spec.FileSizeCap < limits.FileSize):
+		res.Limit = LimitWorkspace // the room left in the quota was the cap
+	case xfsz:
 		res.Limit = LimitFileSize
 	case stats.oomKills > 0:
 		res.Limit = LimitMemory

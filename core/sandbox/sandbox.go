@@ -41,6 +41,16 @@ type Spec struct {
 	// long (0: no timeout beyond ctx).
 	Timeout time.Duration
 	Limits  Limits
+	// Quota bounds the workspace while the command runs: it is ended
+	// when the workspace grows past the quota or its disk below the
+	// reserve (Result.Limit says which). Check it before a run with
+	// Quota.Check.
+	Quota Quota
+	// FileSizeCap, when set, lowers the largest file the command may
+	// write below Limits.FileSize for this run alone: the room left in
+	// the workspace's quota, so that no single file overshoots it
+	// whatever the watcher's timing.
+	FileSizeCap int64
 	// Strict makes every layer mandatory: a host without Landlock or a
 	// memory/pids cgroup makes Run fail instead of running with less.
 	// Namespaces, capability drop, no_new_privs and seccomp are always

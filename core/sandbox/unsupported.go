@@ -32,3 +32,6 @@ func childMain() {}
 
 // Probe reports that this OS has no sandbox.
 func Probe() Host { return Host{OS: runtime.GOOS} }
+
+// RunHost reports ErrUnsupported: PID namespaces need Linux.
+func RunHost(ctx context.Context, spec Spec) (Result, error) { return Result{}, ErrUnsupported }

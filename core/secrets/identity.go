@@ -19,6 +19,7 @@ import (
 
 	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/sops"
+	"github.com/warden-sec/warden/internal/lazyre"
 )
 
 // IdentityFileName is the identity file's name in the user config dir.
@@ -29,6 +30,23 @@ var ErrNoIdentity = errors.New("no age identity")
 
 // ErrNoPassphrase means a passphrase was needed and none could be obtained.
 var ErrNoPassphrase = errors.New("a passphrase is needed")
+
+// keyPattern matches an age secret key: the Bech32 prefix
+// "AGE-SECRET-KEY-" (with a type, as in "AGE-SECRET-KEY-PQ-"), the
+// separator 1 and the data. Bech32 is all upper or all lower case, and a
+// lowercase key is just as secret, so case is ignored. A file named
+// "age-secret-key-backup.txt" is no key.
+var keyPattern = lazyre.New(`(?i)AGE-SECRET-KEY-(?:[A-Z0-9]+-)*1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,}`)
+
+// IsKey reports whether v is an age secret key itself rather than the
+// path of a file holding one.
+func IsKey(v string) bool {
+	loc := keyPattern.Re().FindStringIndex(strings.TrimSpace(v))
+	return loc != nil && loc[0] == 0
+}
+
+// ContainsKey reports whether s holds an age secret key anywhere.
+func ContainsKey(s string) bool { return keyPattern.MatchString(s) }
 
 // DefaultIdentityPath is <user config dir>/warden/identity.txt.
 func DefaultIdentityPath() (string, error) {
@@ -54,12 +72,13 @@ func (i Identity) Describe() string {
 	return fmt.Sprintf("%s (%s)", i.Source, i.Recipient)
 }
 
-// Keyring finds identities on demand: an explicit identity (a path or the
-// key itself, from --identity or WARDEN_IDENTITY), else the default file,
-// plus a passphrase when a file is encrypted to one.
+// Keyring finds identities on demand: an explicit identity (a path from
+// --identity or WARDEN_IDENTITY, or the key itself from WARDEN_IDENTITY),
+// else the default file, plus a passphrase when a file is encrypted to one.
 type Keyring struct {
 	// Explicit is the --identity / WARDEN_IDENTITY value: a file path, or
-	// an AGE-SECRET-KEY-… string. Empty means the default file.
+	// an AGE-SECRET-KEY-… string (the caller accepts one only from the
+	// environment: command lines are public). Empty means the default file.
 	Explicit string
 	// ExplicitSource names where Explicit came from, for messages.
 	ExplicitSource string
@@ -95,7 +114,9 @@ func (k *Keyring) load() ([]Identity, error) {
 		if src == "" {
 			src = "--identity"
 		}
-		if strings.HasPrefix(v, "AGE-SECRET-KEY-") {
+		// Never mistake a key (a lowercase one included) for a path,
+		// which an error would then print.
+		if IsKey(v) {
 			ids, err := parseIdentities([]byte(v), src)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", src, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/warden-sec/warden/core/atomicfile"
 	"github.com/warden-sec/warden/core/filelock"
 	"github.com/warden-sec/warden/core/sops"
+	"github.com/warden-sec/warden/core/statedir"
 	"github.com/warden-sec/warden/internal/lazyre"
 )
 
@@ -73,9 +74,11 @@ func NewStore(stateDir string, kr *Keyring, now func() time.Time) *Store {
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
 
-// Exists reports whether the store file exists.
+// Exists reports whether there is something at the store's path. A
+// symbolic link counts, even a dangling one, so that callers go on to open
+// it and get the refusal rather than create a store at its target.
 func (s *Store) Exists() bool {
-	_, err := os.Stat(s.path)
+	_, err := os.Lstat(s.path)
 	return err == nil
 }
 
@@ -87,11 +90,14 @@ type Entry struct {
 
 // Init creates an empty store encrypted to recipients.
 func (s *Store) Init(ctx context.Context, recipients []sops.Recipient) error {
-	lock, err := filelock.Acquire(ctx, s.path+".lock")
+	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
+	if err := statedir.CheckFile(s.path); err != nil {
+		return err
+	}
 	if s.Exists() {
 		return fmt.Errorf("%s: %w", s.path, ErrStoreExists)
 	}
@@ -239,7 +245,7 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 
 // Rekey re-encrypts the store for new recipients with a new data key.
 func (s *Store) Rekey(ctx context.Context, recipients []sops.Recipient) error {
-	lock, err := filelock.Acquire(ctx, s.path+".lock")
+	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}
@@ -259,7 +265,7 @@ func (s *Store) Rekey(ctx context.Context, recipients []sops.Recipient) error {
 }
 
 func (s *Store) modify(ctx context.Context, change func(secrets, updated *yaml.Node) error) error {
-	lock, err := filelock.Acquire(ctx, s.path+".lock")
+	lock, err := s.lock(ctx)
 	if err != nil {
 		return err
 	}
@@ -278,8 +284,24 @@ func (s *Store) modify(ctx context.Context, change func(secrets, updated *yaml.N
 	return s.rewrite(doc)
 }
 
+// lock takes the store's lock file. The lock file sits in the state dir
+// beside the store and is created on first use, so it is checked like the
+// store: a link there would make the lock create or open a file elsewhere.
+func (s *Store) lock(ctx context.Context) (*filelock.Lock, error) {
+	if err := statedir.CheckFile(s.path + ".lock"); err != nil {
+		return nil, err
+	}
+	return filelock.Acquire(ctx, s.path+".lock")
+}
+
+// read reads the store without following a symbolic link: a planted link
+// would substitute a store anyone can write for the owner's (the
+// recipients are public, so such a store decrypts and verifies).
+// Writes replace the file by renaming over it, which replaces a link
+// rather than writing through it; Init checks the path first, and every
+// other write reads the store first.
 func (s *Store) read() ([]byte, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := statedir.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", s.path, ErrStoreMissing)
 	}

@@ -35,6 +35,9 @@
 // enforced. The database file is created with mode 0600 before SQLite opens
 // it (and tightened to 0600 if it already exists with group or other
 // permission bits); SQLite gives its -wal and -shm files the same mode.
+// None of these files is ever opened through a symbolic link: Open refuses
+// a link, and every connection checks that SQLite opened the file at the
+// given path itself before it runs a statement.
 //
 // # Schema migrations
 //

@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	// Registers the "sqlite" database/sql driver.
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -41,9 +40,6 @@ const (
 	DefaultReadConns = 4
 )
 
-// driverName is the database/sql driver registered by modernc.org/sqlite.
-const driverName = "sqlite"
-
 // Queryer is what callers run SQL through inside [Store.Read] and
 // [Store.Write]. SQL uses '?' placeholders; a future Postgres store rebinds
 // them. *sql.Tx, *sql.DB and *sql.Conn all satisfy it.
@@ -58,7 +54,9 @@ type Options struct {
 	// Path is the database file. If it does not exist it is created with
 	// mode 0600 before SQLite opens it; if it exists with group or other
 	// permission bits it is tightened to 0600 (except on Windows). Its
-	// directory must already exist.
+	// directory must already exist. Neither it nor the files SQLite keeps
+	// beside it ([Files]) may be a symbolic link: Open refuses one with a
+	// *statedir.LinkError instead of following it.
 	Path string
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// connection (typically another warden process writing the same file)
@@ -168,16 +166,10 @@ func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int
 	}
 	busyPragma := "busy_timeout(" + strconv.FormatInt(busyMS, 10) + ")"
 
-	writer, err := sql.Open(driverName, sqliteDSN(s.path, url.Values{
-		"_pragma": {
-			busyPragma,
-			"journal_mode(WAL)",
-			"foreign_keys(1)",
-			syncPragma,
-		},
+	writer, err := s.openDB(url.Values{
 		"_txlock":      {"immediate"},
 		"_time_format": {"sqlite"},
-	}))
+	}, busyPragma, "journal_mode(WAL)", "foreign_keys(1)", syncPragma)
 	if err != nil {
 		return fmt.Errorf("open writer: %w", err)
 	}
@@ -212,14 +204,9 @@ func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int
 		return fmt.Errorf("enable WAL journal mode: database reports journal mode %q", mode)
 	}
 
-	reader, err := sql.Open(driverName, sqliteDSN(s.path, url.Values{
-		"_pragma": {
-			busyPragma,
-			"foreign_keys(1)",
-			"query_only(1)",
-		},
+	reader, err := s.openDB(url.Values{
 		"_time_format": {"sqlite"},
-	}))
+	}, busyPragma, "foreign_keys(1)", "query_only(1)")
 	if err != nil {
 		return fmt.Errorf("open readers: %w", err)
 	}
@@ -232,6 +219,19 @@ func (s *Store) openPools(ctx context.Context, busy time.Duration, readConns int
 		return fmt.Errorf("connect reader: %w", err)
 	}
 	return nil
+}
+
+// openDB returns a pool whose connections open s.path read-write but
+// never create it (mode=rw: preparePrivateFile created it without
+// following links), check that they opened that very file, and then run
+// pragmas.
+func (s *Store) openDB(params url.Values, pragmas ...string) (*sql.DB, error) {
+	params.Set("mode", "rw")
+	base, err := sqlite.NewConnector(sqliteDSN(s.path, params))
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(&checkedConnector{Connector: base, path: s.path, pragmas: pragmas}), nil
 }
 
 // sqliteDSN returns a "file:" URI for path carrying params. The URI form

@@ -1,12 +1,14 @@
 // Package ratelimit limits failed authentication attempts.
 //
-// Warden's gateway counts failed logins, 2FA codes, recovery codes and
-// gateway-token authentications per client IP (by default 5 failures per 5
+// Warden counts failed logins, 2FA codes, recovery codes and password
+// re-checks per client address and account (by default 5 failures per 5
 // minutes) and per account (by default 100 failures per hour, which still
-// holds when an attacker rotates IPs). A successful attempt resets the
-// counters. A denied attempt is answered HTTP 429 with a Retry-After header
-// (see Decision.RetryAfterSeconds) and audited once per blocking period
-// (see Decision.FirstDenial), not once per attempt.
+// holds when an attacker rotates IPs), and failed bearer tokens per token
+// id or per address in limiters of their own; the keys are the caller's
+// (core/auth). A successful attempt resets its counters. A denied attempt
+// is answered HTTP 429 with a Retry-After header (see
+// Decision.RetryAfterSeconds) and audited once per blocking period (see
+// Decision.FirstDenial), not once per attempt.
 //
 // A Limiter keeps a sliding log of at most Rule.Attempts failure times per
 // key, so the memory per key is bounded, and it tracks at most
@@ -198,6 +200,20 @@ func (l *Limiter) Check(key string) Decision {
 		return Decision{Allowed: true, Remaining: l.attempts}
 	}
 	return l.decide(e, now, true)
+}
+
+// Blocked reports whether key is denied now, like Check, but without
+// reporting or consuming the blocking period's FirstDenial: a caller that
+// only chooses a cheaper path for a blocked key (and may still let a valid
+// credential through) asks this, and leaves the audited denial to the
+// Check that actually refuses an attempt.
+func (l *Limiter) Blocked(key string) bool {
+	now := l.clock()
+	s := l.shardFor(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[key]
+	return e != nil && !l.decide(e, now, false).Allowed
 }
 
 // Fail records a failed attempt for key and returns the decision for the

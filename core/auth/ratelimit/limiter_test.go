@@ -395,3 +395,27 @@ func (m *model) sweep(now time.Time) int {
 	}
 	return n
 }
+
+func TestBlockedKeepsTheFirstDenial(t *testing.T) {
+	l, clk := newTestLimiter(Rule{Attempts: 2, Window: time.Minute}, 0)
+	if l.Blocked("k") {
+		t.Fatal("unknown key blocked")
+	}
+	l.Fail("k")
+	if l.Blocked("k") {
+		t.Fatal("blocked after one of two failures")
+	}
+	l.Fail("k")
+	for range 3 {
+		if !l.Blocked("k") {
+			t.Fatal("not blocked after two failures")
+		}
+	}
+	// Blocked peeked only: the first refusal is still reported as such.
+	want(t, "check after peeks", l.Check("k"), denied(time.Minute, true))
+	clk.Advance(time.Minute)
+	if l.Blocked("k") {
+		t.Fatal("still blocked after the window")
+	}
+	checkInvariants(t, l)
+}

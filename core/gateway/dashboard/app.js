@@ -7,14 +7,21 @@
  * piece of server data reaches the page through textContent.
  *
  * Authentication uses the gateway's HttpOnly cookies (login with
- * useCookies): this script never sees a token. Only two values live in
- * localStorage: the random device id and the state of "Remember me".
+ * useCookies): this script never sees a token. Browsers send cookies to
+ * every port of a host, so a cookie alone is not enough: the login also
+ * returns a binding for the session, kept in localStorage (which browsers
+ * do keep per origin, port included) and sent with every request in the
+ * X-Warden-Binding header and in the WebSocket's first frame. A page on
+ * another port of 127.0.0.1 may receive the cookies; it never has the
+ * binding. localStorage holds three values: the random device id, the
+ * state of "Remember me" and the session's binding.
  */
 "use strict";
 
 (function () {
   const STORE_DEVICE = "warden.deviceId";
   const STORE_REMEMBER = "warden.rememberMe";
+  const STORE_BINDING = "warden.binding";
   const ROLE_RANK = { viewer: 1, agent: 2, operator: 3, admin: 4 };
 
   // ---- small DOM helpers ----
@@ -131,6 +138,8 @@
   // ApiError with the server's code and message.
   async function request(method, path, body) {
     const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
+    const binding = storageGet(STORE_BINDING);
+    if (binding) init.headers["X-Warden-Binding"] = binding;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -255,6 +264,7 @@
   // "Remember me" checkbox keeps its stored state.
   function showLogin(message, kind) {
     state.me = null;
+    storageSet(STORE_BINDING, "");
     state.pending = null;
     state.auditLoaded = false;
     stopLive();
@@ -386,7 +396,8 @@
 
   async function submitLogin(body, errorId) {
     try {
-      await request("POST", "/api/v1/auth/login", body);
+      const res = await request("POST", "/api/v1/auth/login", body);
+      storageSet(STORE_BINDING, (res && res.binding) || "");
     } catch (err) {
       if (err instanceof ApiError && err.code === "SECOND_FACTOR_REQUIRED") {
         state.pending = body;
@@ -844,6 +855,11 @@
     live.ws = ws;
     live.reason = "";
     setLive("connecting…", "live-wait");
+    // The cookie names the session; the first frame proves this page is
+    // the gateway's own origin.
+    ws.addEventListener("open", () => {
+      ws.send(JSON.stringify({ type: "auth", binding: storageGet(STORE_BINDING) || "" }));
+    });
     ws.addEventListener("message", (ev) => {
       if (live.ws !== ws) return;
       let f;

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package runner
 
@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"strings"
 	"syscall"
 	"time"
 
@@ -16,8 +15,10 @@ import (
 )
 
 // runHost runs a command on the host (mode off, or the main session in
-// mode non-main): in the workspace, with the sandbox's environment, the
-// timeout, and its own process group so the timeout ends all of it.
+// mode non-main) in the directory and environment the runner chose. Off
+// Linux there are no PID namespaces: the command gets its own process
+// group, which the timeout kills; a process that leaves the group with
+// setsid is not contained (docs/sandbox.md).
 func runHost(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	if spec.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -26,12 +27,7 @@ func runHost(ctx context.Context, spec sandbox.Spec) (sandbox.Result, error) {
 	}
 	cmd := exec.CommandContext(ctx, spec.Argv[0], spec.Argv[1:]...)
 	cmd.Dir = spec.Workspace
-	cmd.Env = append(sandbox.BaseEnv()[:0:0], spec.Env...)
-	for i, e := range cmd.Env {
-		if strings.HasPrefix(e, "HOME=") {
-			cmd.Env[i] = "HOME=" + spec.Workspace
-		}
-	}
+	cmd.Env = append([]string{}, spec.Env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = spec.Stdin, spec.Stdout, spec.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
