@@ -27,6 +27,7 @@ const browserLimit = 20 * time.Second
 // a session's cookies work only with the binding that only the gateway's
 // own page holds. The owner's session is unharmed.
 func TestAttackStolenDashboardCookies(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{})
 	g.addUser("alice", "admin")
 

@@ -45,6 +45,7 @@ func (g *liveGateway) exec(token string, body map[string]any) (response, execRes
 // routine commands over the API run on the host and read none of it.
 // Another admin is not the owner: their commands stay in the sandbox.
 func TestAttackSandboxPlantsCodeForTheOwnersHostRun(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{initArgs: []string{"--owner", "alice"}})
 	g.addUser("alice", "admin")
 	g.addUser("bob", "admin")
@@ -126,6 +127,7 @@ func TestAttackSandboxPlantsCodeForTheOwnersHostRun(t *testing.T) {
 // Warden's own environment (what a service manager or a compromised
 // parent sets) never reaches the owner's host commands.
 func TestAttackEnvironmentReachesHostRun(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{env: []string{
 		"PYTHONPATH=/tmp/evil", "PYTHONSTARTUP=/tmp/evil.py", "GIT_CONFIG_GLOBAL=/tmp/evil", "GIT_DIR=/tmp/evil.git",
 		"LD_PRELOAD=/tmp/evil.so", "NODE_OPTIONS=--require /tmp/evil.js", "BASH_ENV=/tmp/evil.sh",
@@ -146,6 +148,7 @@ func TestAttackEnvironmentReachesHostRun(t *testing.T) {
 // A host-run command that forks, leaves its session and sleeps is ended
 // with it: at its timeout, and when it exits.
 func TestAttackHostRunOutlivesItsTimeout(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{})
 	g.addUser("alice", "admin")
 	alice, _ := g.login("alice")
@@ -194,6 +197,7 @@ func pidsWith(s string) []string {
 // One agent token floods the exec API; it gets its share of the slots,
 // and another agent and the owner still run commands.
 func TestAttackOneTokenTakesEveryExecSlot(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{})
 	g.addUser("alice", "admin")
 	alice, _ := g.login("alice")
@@ -242,6 +246,7 @@ func TestAttackOneTokenTakesEveryExecSlot(t *testing.T) {
 // action) keeps working, and the owner frees the space from the command
 // line.
 func TestAttackWorkspaceFillsTheDisk(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{config: func(y string) string {
 		return strings.Replace(y, "workspace_quota: 1GiB", "workspace_quota: 50MiB", 1)
 	}})
@@ -303,6 +308,7 @@ func TestAttackWorkspaceFillsTheDisk(t *testing.T) {
 // 127.0.0.1 sends its own Host (and a matching Origin). The gateway
 // answers only to its own names.
 func TestAttackDNSRebinding(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{config: func(y string) string {
 		return strings.Replace(y, "  hosts: []", `  hosts: ["warden.lan"]`, 1)
 	}})
@@ -351,6 +357,7 @@ func TestAttackDNSRebinding(t *testing.T) {
 // more over an open WebSocket, not even in the second the gateway's
 // session cache would otherwise trust it.
 func TestAttackRevokedSessionKeepsRunningCommands(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, gatewayOptions{})
 	g.addUser("alice", "admin")
 	access, sid := g.login("alice")

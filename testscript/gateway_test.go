@@ -68,8 +68,6 @@ func startGateway(t *testing.T, o gatewayOptions) *liveGateway {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		stopAt := time.Now()
-		defer func() { t.Logf("serve stopped in %v", time.Since(stopAt)) }()
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		select {
 		case <-waited:

@@ -152,6 +152,7 @@ type Runner struct {
 	per         map[string]int
 	reserved    int // slots only the main session may use
 	hostEnvUser string
+	usage       usageCache // the shared workspace's, for quota checks
 
 	background sync.WaitGroup // result entries written after Run returned
 }
@@ -202,6 +203,7 @@ func New(opts Options) (*Runner, error) {
 // pooled sandboxes.
 func (r *Runner) Close() {
 	r.background.Wait()
+	r.usage.wait()
 	if r.pool != nil && !r.externalPool {
 		r.pool.Close()
 	}
@@ -372,10 +374,12 @@ func (r *Runner) Run(ctx context.Context, req Request) (Outcome, error) {
 		details["owner"] = req.Owner
 	}
 	if d.Allowed && !spec.Quota.Zero() {
-		u, err := spec.Quota.Check(spec.Workspace)
+		u, err := r.usage.check(spec.Workspace, spec.Quota)
 		if err == nil && spec.Quota.Bytes > 0 {
 			spec.FileSizeCap = spec.Quota.Bytes - u.Bytes
 		}
+		// Whatever the run does to the workspace, the next check sees it.
+		defer r.usage.changed(spec.Workspace)
 		if err != nil {
 			var qe *QuotaError
 			if !errors.As(err, &qe) {

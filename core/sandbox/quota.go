@@ -74,8 +74,12 @@ func (q Quota) Check(dir string) (Usage, error) {
 	if err != nil {
 		return u, err
 	}
-	return u, q.exceeded(dir, u, true)
+	return u, q.CheckUsage(dir, u)
 }
+
+// CheckUsage is Check with a usage measured before (u.Free < 0: the free
+// space is not known, and not checked).
+func (q Quota) CheckUsage(dir string, u Usage) error { return q.exceeded(dir, u, true) }
 
 // exceeded reports a crossed bound; atStart counts reaching a bound
 // (nothing left for the run), during a run only going over it counts.
@@ -133,7 +137,7 @@ func Measure(dir string, free bool) (Usage, error) {
 		return u, fmt.Errorf("measure workspace %s: %w", dir, err)
 	}
 	if free {
-		if u.Free, err = freeSpace(dir); err != nil {
+		if u.Free, err = FreeSpace(dir); err != nil {
 			return u, fmt.Errorf("measure free space at %s: %w", dir, err)
 		}
 	}
@@ -162,7 +166,7 @@ func WatchQuota(ctx context.Context, dir string, q Quota, stop func(*QuotaError)
 		case <-t.C:
 		}
 		if q.Reserve > 0 {
-			if free, err := freeSpace(dir); err == nil && free >= 0 && free < q.Reserve {
+			if free, err := FreeSpace(dir); err == nil && free >= 0 && free < q.Reserve {
 				stop(&QuotaError{Dir: dir, Limit: LimitReserve, Usage: Usage{Free: free}, Quota: q})
 				return
 			}

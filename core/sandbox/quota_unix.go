@@ -21,10 +21,10 @@ func statOf(fi fs.FileInfo) (fileID, int64, uint64) {
 	return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, int64(st.Blocks) * 512, uint64(st.Nlink)
 }
 
-// freeSpace is what unprivileged writers may still use on dir's file
+// FreeSpace is what unprivileged writers may still use on dir's file
 // system (root's reserved blocks are not counted: they are not a reserve
 // Warden can rely on).
-func freeSpace(dir string) (int64, error) {
+func FreeSpace(dir string) (int64, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, err

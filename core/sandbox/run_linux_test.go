@@ -497,3 +497,64 @@ func BenchmarkPoolTrue(b *testing.B) {
 		p.Fill()
 	}
 }
+
+// BenchmarkRunHostTrue is a host run (the owner's main session): a PID
+// namespace and an init, nothing else.
+func BenchmarkRunHostTrue(b *testing.B) {
+	ws := b.TempDir()
+	for b.Loop() {
+		if _, err := RunHost(context.Background(), Spec{Argv: []string{"/bin/true"}, Workspace: ws, Env: []string{"PATH=/usr/bin:/bin"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMeasureWorkspace walks a workspace of 10,000 files, as the
+// quota watcher does.
+func BenchmarkMeasureWorkspace(b *testing.B) {
+	ws := b.TempDir()
+	for i := range 100 {
+		d := filepath.Join(ws, fmt.Sprint(i))
+		if err := os.Mkdir(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for j := range 100 {
+			if err := os.WriteFile(filepath.Join(d, fmt.Sprint(j)), []byte("x"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		if _, err := Measure(ws, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Host runs are contained: what the command leaves behind ends with it.
+func TestRunHostEndsWhatTheCommandLeft(t *testing.T) {
+	ws := t.TempDir()
+	marker := fmt.Sprintf("hostrun-%d", time.Now().UnixNano())
+	res, err := RunHost(context.Background(), Spec{Argv: []string{"/bin/sh", "-c", "sleep 300 " + marker + " </dev/null >/dev/null 2>&1 & echo $$"},
+		Workspace: ws, Env: []string{"PATH=/usr/bin:/bin"}, Timeout: 10 * time.Second})
+	if err != nil || res.ExitCode != 0 || len(res.Layers.Namespaces) == 0 || res.Layers.Namespaces[len(res.Layers.Namespaces)-1] != "pid" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := false
+		files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), marker) {
+				left = true
+			}
+		}
+		if !left {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a process the command left behind outlived it")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
