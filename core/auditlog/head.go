@@ -107,24 +107,12 @@ type sealer struct {
 func newSealer(path string, auditKey []byte) *sealer {
 	m := hmac.New(sha256.New, auditKey)
 	m.Write([]byte(headKeyLabel))
-	return &sealer{path: path, key: m.Sum(nil), sync: syncData}
-}
-
-// flush makes the record durable now (the log's Close calls it).
-func (s *sealer) flush() error {
-	f, err := openHeadFile(s.path, os.O_RDWR)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("open audit head record: %w", err)
-	}
-	defer f.Close()
-	if err := s.sync(f); err != nil {
-		return fmt.Errorf("sync audit head record: %w", err)
-	}
+	s := &sealer{path: path, key: m.Sum(nil), sync: syncData}
+	// A short-lived command (most CLI commands commit once or twice)
+	// leaves the flush to the kernel's writeback, as a long run does
+	// between two of its flushes.
 	s.lastSync.Store(time.Now().UnixNano())
-	return nil
+	return s
 }
 
 // openHeadFile opens the head record without following a link in its name

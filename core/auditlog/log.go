@@ -128,14 +128,10 @@ func (l *Log) Close() error {
 	l.once.Do(func() { close(l.closed) })
 	<-l.done
 	<-l.indexDone
-	var err error
-	if l.seal != nil {
-		err = l.seal.flush()
-	}
 	// Entries not indexed yet stay so: the index is derived data, and
 	// Search brings it up to date before it reads. Indexing here would
 	// make every short-lived command pay for it.
-	return errors.Join(err, l.index.Close())
+	return l.index.Close()
 }
 
 // Append records an event and returns once it is durable. An error means

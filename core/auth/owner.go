@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/warden-sec/warden/core/store"
 )
@@ -30,6 +31,14 @@ func (s *Service) Owner(ctx context.Context) (string, error) {
 }
 
 func (s *Service) recordedOwner(ctx context.Context) (string, error) {
+	now := s.now()
+	s.ownerMu.Lock()
+	if s.ownerName != "" && now.Sub(s.ownerAt) < ownerTTL && !now.Before(s.ownerAt) {
+		name := s.ownerName
+		s.ownerMu.Unlock()
+		return name, nil
+	}
+	s.ownerMu.Unlock()
 	var name string
 	err := s.db.Read(ctx, func(ctx context.Context, q store.Queryer) error {
 		err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, ownerKey).Scan(&name)
@@ -41,6 +50,9 @@ func (s *Service) recordedOwner(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read the owner: %w", err)
 	}
+	s.ownerMu.Lock()
+	s.ownerName, s.ownerAt = name, now
+	s.ownerMu.Unlock()
 	return name, nil
 }
 
@@ -64,6 +76,10 @@ func (s *Service) IsMain(ctx context.Context, p Principal) (bool, string, error)
 	}
 	return p.Kind == "user" && p.SessionID != "" && p.Role == RoleAdmin && p.Name == owner, owner, nil
 }
+
+// ownerTTL is how long the recorded owner is trusted before it is read
+// again; it changes once (the first admin), by this or another process.
+const ownerTTL = time.Second
 
 // Recheck reads a principal's session or token from the database again,
 // bypassing every cache: a privileged action (a command) must not run on

@@ -93,6 +93,10 @@ type Service struct {
 	lastTouch   map[string]time.Time
 	sharedToken string
 	setup       setupState
+
+	ownerMu   sync.Mutex
+	ownerName string    // the recorded owner, once read
+	ownerAt   time.Time // when it was read
 }
 
 // New builds a Service.
