@@ -443,6 +443,10 @@ func TestSetupOverHTTP(t *testing.T) {
 	if r := e.call("POST", "/api/v1/setup", "", map[string]string{"code": code, "username": "owner", "password": testPassword}); r.status != 201 {
 		t.Fatalf("setup: %d %s", r.status, r.body)
 	}
+	// The admin created at setup is the owner.
+	if o, err := e.svc.Owner(context.Background()); err != nil || o != "owner" {
+		t.Fatalf("owner after setup: %q %v", o, err)
+	}
 	if r := e.call("POST", "/api/v1/setup", "", map[string]string{"code": code, "username": "owner2", "password": testPassword}); r.status != 401 {
 		t.Fatalf("code reused: %d %s", r.status, r.body)
 	}
