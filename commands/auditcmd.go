@@ -148,7 +148,7 @@ func (w *wiring) auditInputs(c *cli.Context, o *auditOptions) (audit.Options, fu
 	if in.StateDir, err = w.stateDir(c, loaded.Config); err != nil {
 		return in, nil, err
 	}
-	if kr.Explicit != "" && !strings.HasPrefix(strings.TrimSpace(kr.Explicit), "AGE-SECRET-KEY-") {
+	if kr.Explicit != "" && !secrets.IsKey(kr.Explicit) {
 		in.IdentityPath = kr.Explicit
 	} else if kr.Explicit == "" {
 		in.IdentityPath = kr.DefaultPath

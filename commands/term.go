@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"os"
@@ -72,6 +73,11 @@ func (w *wiring) readHidden(prompt string) (string, error) {
 func (w *wiring) readSecretValue(c *cli.Context, name, fromFile string) (string, error) {
 	if fromFile != "" {
 		data, err := os.ReadFile(fromFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Not named: a value that is no file may be the secret itself.
+			return "", inputError(errors.New("--from-file: no such file"),
+				"the flag takes the path of a file holding the value; pipe the value itself on stdin")
+		}
 		if err != nil {
 			return "", inputError(fmt.Errorf("read %s: %w", fromFile, err), "")
 		}

@@ -332,6 +332,35 @@ func TestRetention(t *testing.T) {
 	f.wantBreak(h.First, BreakStart)
 }
 
+// A purge that takes every entry (max_entries 1) leaves only its own
+// entry, chained from the end it purged: the log still verifies, and
+// the next append continues it.
+func TestPurgeEverything(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		f := newFixture(t)
+		if sealed {
+			f = newSealedFixture(t)
+		}
+		f.append(5)
+		ctx := context.Background()
+		last, _ := f.log.Head(ctx)
+		if _, err := f.log.EnforceRetention(ctx, 0, 1); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := f.log.Head(ctx)
+		if h.Count != 1 || h.Seq != last.Seq+1 {
+			t.Fatalf("sealed %v: %+v after purging %+v", sealed, h, last)
+		}
+		if rep := f.verify(); !rep.OK {
+			t.Fatalf("sealed %v: after purging everything: %+v", sealed, rep.Break)
+		}
+		f.append(2)
+		if rep := f.verify(); !rep.OK {
+			t.Fatalf("sealed %v: after appending again: %+v", sealed, rep.Break)
+		}
+	}
+}
+
 func TestPurgeLargeKeepsVerifying(t *testing.T) {
 	f := newFixture(t)
 	f.append(3000)

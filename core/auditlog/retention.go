@@ -133,6 +133,13 @@ func (l *Log) EnforceRetention(ctx context.Context, maxAgeDays, maxEntries int) 
 		if err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, int64(plan.To)).Scan(&anchor); err != nil {
 			return fmt.Errorf("read purge anchor %d: %w", plan.To, err)
 		}
+		// The purge entry continues the chain from its end, read before the
+		// delete: a purge may take every entry (max_entries 1), and then
+		// the table alone would start the chain over from the genesis.
+		seq, prev, err := head(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE seq <= ?`, int64(plan.To)); err != nil {
 			return fmt.Errorf("purge audit entries: %w", err)
 		}
@@ -148,10 +155,6 @@ func (l *Log) EnforceRetention(ctx context.Context, maxAgeDays, maxEntries int) 
 			d["head_sealed"] = true
 		}
 		details, err := CanonicalDetails(d)
-		if err != nil {
-			return err
-		}
-		seq, prev, err := head(ctx, tx)
 		if err != nil {
 			return err
 		}
