@@ -2,9 +2,9 @@ package commands
 
 import (
 	"errors"
-	"io/fs"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
