@@ -24,8 +24,8 @@ func newApp(env Env) *cli.App {
 		ErrWriter:       env.Stderr,
 		Flags:           globalFlags(),
 		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &exitError{code: ExitInput, err: err, hint: "run `warden --help` for usage"}
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError(c, err, "warden")
 		},
 		Action: groupAction,
 		Commands: []*cli.Command{
@@ -45,6 +45,9 @@ func newApp(env Env) *cli.App {
 			w.releaseNotesCommand(),
 			w.reportCommand(),
 			w.versionCommand(),
+			w.completionCommand(),
+			w.docsCommand(),
+			w.completeCommand(),
 		},
 	}
 	for _, c := range app.Commands {
@@ -57,8 +60,8 @@ func newApp(env Env) *cli.App {
 // handling and, for groups, an action that rejects unknown subcommands.
 func finish(c *cli.Command, parent string) {
 	full := parent + " " + c.Name
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return &exitError{code: ExitInput, err: err, hint: fmt.Sprintf("run `%s --help` for usage", full)}
+	c.OnUsageError = func(cc *cli.Context, err error, _ bool) error {
+		return usageError(cc, err, full)
 	}
 	if len(c.Subcommands) > 0 {
 		c.HideHelpCommand = true
@@ -78,11 +81,7 @@ func finish(c *cli.Command, parent string) {
 // or refuses an unknown subcommand.
 func groupAction(c *cli.Context) error {
 	if c.Args().Present() {
-		name := "warden"
-		if c.Command != nil && c.Command.Name != "" {
-			name = strings.TrimSpace("warden " + c.Command.Name)
-		}
-		return usageErrorf("unknown command %q for %s; run `%s --help` for the list", c.Args().First(), name, name)
+		return unknownCommand(c, c.Args().First())
 	}
 	return cli.ShowSubcommandHelp(c)
 }
@@ -144,12 +143,32 @@ func formatFlag(env string, values ...string) *cli.StringFlag {
 // format reads and checks the --format flag.
 func format(c *cli.Context, allowed ...string) (string, error) {
 	f := c.String("format")
+	if f == "" {
+		return allowed[0], nil // an empty WARDEN_*_FORMAT is no choice
+	}
 	for _, a := range allowed {
 		if f == a {
 			return f, nil
 		}
 	}
 	return "", usageErrorf("--format %q is not one of %s", f, strings.Join(allowed, ", "))
+}
+
+// resultFormatFlag is the --format flag of commands that print the
+// outcome of what they did: text for people, json for scripts. One
+// variable sets it for all of them.
+func resultFormatFlag() *cli.StringFlag {
+	return formatFlag("WARDEN_RESULT_FORMAT", "text", "json")
+}
+
+// printResult prints an outcome: v (which carries SchemaVersion) with
+// --format json, else text.
+func (w *wiring) printResult(f string, v any, text string) error {
+	if f == "json" {
+		return writeJSON(w.env.Stdout, v)
+	}
+	_, err := fmt.Fprint(w.env.Stdout, text)
+	return err
 }
 
 // noArgs refuses positional arguments.

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/auth"
+	"github.com/warden-sec/warden/core/auth/password"
 	"github.com/warden-sec/warden/core/config"
 	"github.com/warden-sec/warden/core/fsperm"
 	"github.com/warden-sec/warden/core/sandbox"
@@ -185,6 +188,16 @@ func (w *wiring) auditInputs(c *cli.Context, o *auditOptions) (audit.Options, fu
 		}
 		return rep, err
 	}
+	in.Owner = func(ctx context.Context) (audit.OwnerAccount, error) {
+		db, closer, err := openAuditDB(ctx, in.StateDir)
+		if closer != nil {
+			closers = append(closers, closer)
+		}
+		if err != nil {
+			return audit.OwnerAccount{}, err
+		}
+		return w.ownerAccount(ctx, db, loaded.Config.Gateway.Owner)
+	}
 	if o.deep {
 		in.Deep = &audit.DeepOptions{URL: o.url, Timeout: o.timeout}
 	}
@@ -309,9 +322,74 @@ func newAuditOutput(rep *audit.Report, in audit.Options, fix *audit.FixResult, o
 // one is verified from a private copy and the audit reports its mode as
 // it found it.
 func (w *wiring) verifyAuditLog(ctx context.Context, st *secrets.Store, stateDir string) (auditlog.Report, func(), error) {
-	dbPath := filepath.Join(stateDir, statedir.DatabaseFile)
-	if _, err := os.Stat(dbPath); err != nil || !st.Exists() {
+	if !st.Exists() {
 		return auditlog.Report{}, nil, audit.ErrNoAuditLog
+	}
+	db, closer, err := openAuditDB(ctx, stateDir)
+	if err != nil {
+		return auditlog.Report{}, closer, err
+	}
+	key, err := w.auditKey(ctx, st, db, false)
+	if err != nil {
+		return auditlog.Report{}, closer, err
+	}
+	lg, err := auditlog.Open(ctx, db, key, auditlog.Options{Now: w.env.Now, HeadFile: filepath.Join(stateDir, auditlog.HeadFileName)})
+	if err != nil {
+		return auditlog.Report{}, closer, err
+	}
+	defer lg.Close()
+	rep, err := lg.Verify(ctx, runtime.NumCPU())
+	return rep, closer, err
+}
+
+// ownerAccount reads the owner's account for the sandbox check, through
+// the identity service (read only: no key is needed to list users, so
+// throwaway ones stand in, and nothing may be recorded).
+func (w *wiring) ownerAccount(ctx context.Context, db *store.Store, configured string) (audit.OwnerAccount, error) {
+	key := func(n int) []byte {
+		k := make([]byte, n)
+		_, _ = rand.Read(k)
+		return k
+	}
+	svc, err := auth.New(auth.Options{DB: db, Audit: readOnlyAuditor{}, AccessKey: key(auth.KeySize), TOTPKey: key(32),
+		Hasher: password.NewHasher(password.Default(), 0), Owner: configured, Now: w.env.Now})
+	if err != nil {
+		return audit.OwnerAccount{}, err
+	}
+	users, err := svc.ListUsers(ctx)
+	if err != nil {
+		return audit.OwnerAccount{}, err
+	}
+	name, err := svc.Owner(ctx)
+	if err != nil {
+		return audit.OwnerAccount{}, err
+	}
+	out := audit.OwnerAccount{Name: name}
+	for _, u := range users {
+		if u.Name == name {
+			out.Active = u.Disabled == nil && u.Role == auth.RoleAdmin
+			out.TwoFactor = u.TwoFactorEnabled
+		}
+	}
+	return out, nil
+}
+
+// readOnlyAuditor stands in for the audit log of an identity service that
+// only reads: an append reached by mistake fails (closed).
+type readOnlyAuditor struct{}
+
+func (readOnlyAuditor) Append(context.Context, auditlog.Event) (auditlog.Entry, error) {
+	return auditlog.Entry{}, errors.New("read-only identity service: nothing may be recorded")
+}
+
+// openAuditDB opens the state dir's database without changing the state
+// dir: opening a database tightens a loose file to 0600, so a loose one
+// is opened from a private copy and the audit reports its mode as it
+// found it. audit.ErrNoAuditLog means there is no database yet.
+func openAuditDB(ctx context.Context, stateDir string) (*store.Store, func(), error) {
+	dbPath := filepath.Join(stateDir, statedir.DatabaseFile)
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, nil, audit.ErrNoAuditLog
 	}
 	var cleanup []func()
 	closer := func() {
@@ -329,7 +407,7 @@ func (w *wiring) verifyAuditLog(ctx context.Context, st *secrets.Store, stateDir
 	if loose {
 		tmp, err := os.MkdirTemp("", "warden-audit-")
 		if err != nil {
-			return auditlog.Report{}, nil, err
+			return nil, nil, err
 		}
 		cleanup = append(cleanup, func() { _ = os.RemoveAll(tmp) })
 		for _, suffix := range []string{"", "-wal"} {
@@ -339,11 +417,11 @@ func (w *wiring) verifyAuditLog(ctx context.Context, st *secrets.Store, stateDir
 			}
 			if err != nil {
 				closer()
-				return auditlog.Report{}, nil, err
+				return nil, nil, err
 			}
 			if err := os.WriteFile(filepath.Join(tmp, statedir.DatabaseFile+suffix), data, 0o600); err != nil {
 				closer()
-				return auditlog.Report{}, nil, err
+				return nil, nil, err
 			}
 		}
 		dbPath = filepath.Join(tmp, statedir.DatabaseFile)
@@ -351,20 +429,8 @@ func (w *wiring) verifyAuditLog(ctx context.Context, st *secrets.Store, stateDir
 	db, err := store.Open(ctx, store.Options{Path: dbPath})
 	if err != nil {
 		closer()
-		return auditlog.Report{}, nil, err
+		return nil, nil, err
 	}
 	cleanup = append(cleanup, func() { _ = db.Close() })
-	key, err := w.auditKey(ctx, st, db, false)
-	if err != nil {
-		closer()
-		return auditlog.Report{}, nil, err
-	}
-	lg, err := auditlog.Open(ctx, db, key, auditlog.Options{Now: w.env.Now, HeadFile: filepath.Join(stateDir, auditlog.HeadFileName)})
-	if err != nil {
-		closer()
-		return auditlog.Report{}, nil, err
-	}
-	cleanup = append(cleanup, func() { _ = lg.Close() })
-	rep, err := lg.Verify(ctx, runtime.NumCPU())
-	return rep, closer, err
+	return db, closer, nil
 }

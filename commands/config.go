@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -56,6 +57,7 @@ func (w *wiring) configCommand() *cli.Command {
 					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output file (default: FILE with .yaml replaced by .enc.yaml)", TakesFile: true,
 						EnvVars: []string{"WARDEN_ENCRYPT_OUTPUT"}},
 					&cli.BoolFlag{Name: "force", Usage: "replace an existing output file", EnvVars: []string{"WARDEN_FORCE"}},
+					resultFormatFlag(),
 				},
 				Action: w.configEncrypt,
 			},
@@ -79,6 +81,7 @@ func (w *wiring) configCommand() *cli.Command {
 						EnvVars: []string{"WARDEN_RECIPIENTS"}},
 					&cli.StringSliceFlag{Name: "add", Usage: "add a recipient, keeping the others (repeatable)", EnvVars: []string{"WARDEN_REKEY_ADD"}},
 					&cli.StringSliceFlag{Name: "remove", Usage: "remove a recipient (repeatable)", EnvVars: []string{"WARDEN_REKEY_REMOVE"}},
+					resultFormatFlag(),
 				},
 				Action: w.configRekey,
 			},
@@ -95,6 +98,9 @@ type validateOutput struct {
 	SecretRefs    int                 `json:"secretRefs"`
 	Resolved      bool                `json:"resolved"`
 	Diagnostics   []config.Diagnostic `json:"diagnostics"`
+	// Warnings do not make the config invalid: serve starts, but clients
+	// or other users may not like what it serves (an expired certificate).
+	Warnings []config.Diagnostic `json:"warnings"`
 }
 
 func (w *wiring) configValidate(c *cli.Context) error {
@@ -119,13 +125,19 @@ func (w *wiring) configValidate(c *cli.Context) error {
 			return usageErrorf("no config file found (looked for ./warden.yaml, ./warden.enc.yaml and the user config dir)")
 		}
 	}
-	out := validateOutput{SchemaVersion: jsonSchemaVersion, File: path, Diagnostics: []config.Diagnostic{}}
+	out := validateOutput{SchemaVersion: jsonSchemaVersion, File: path, Diagnostics: []config.Diagnostic{}, Warnings: []config.Diagnostic{}}
 	loaded, err := config.Load(ctx, path, kr.Decrypt)
+	var ve *config.ValidationError
+	if loaded != nil && (err == nil || errors.As(err, &ve) && !ve.Concerns("gateway.tls")) {
+		// The files the config names, read as serve reads them.
+		warnings, ferr := loaded.CheckFiles(w.env.Now())
+		out.Warnings = append(out.Warnings, warnings...)
+		err = joinValidation(err, ferr)
+	}
 	if err == nil && c.Bool("resolve") {
 		out.Resolved = true
 		err = w.resolveSecrets(ctx, c, loaded, kr)
 	}
-	var ve *config.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		out.Diagnostics = ve.Diagnostics
@@ -144,6 +156,12 @@ func (w *wiring) configValidate(c *cli.Context) error {
 			return gateFailed(ve)
 		}
 		return nil
+	}
+	for _, d := range out.Warnings {
+		w.warnf("%s", d)
+		if d.Hint != "" {
+			fmt.Fprintf(w.env.Stderr, "warden: hint: %s\n", d.Hint)
+		}
 	}
 	if !out.Valid {
 		printError(w.env.Stderr, ve)
@@ -165,6 +183,30 @@ func (w *wiring) configValidate(c *cli.Context) error {
 	}
 	fmt.Fprintln(w.env.Stdout, line)
 	return nil
+}
+
+// joinValidation merges the diagnostics of two validation errors (either
+// may be nil); any other error wins.
+func joinValidation(a, b error) error {
+	var va, vb *config.ValidationError
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	case errors.As(a, &va) && errors.As(b, &vb):
+		ds := append(append([]config.Diagnostic{}, va.Diagnostics...), vb.Diagnostics...)
+		sort.SliceStable(ds, func(i, j int) bool {
+			if ds[i].Line != ds[j].Line {
+				return ds[i].Line < ds[j].Line
+			}
+			return ds[i].Path < ds[j].Path
+		})
+		return &config.ValidationError{File: va.File, Diagnostics: ds}
+	case errors.As(b, &vb):
+		return a
+	}
+	return b
 }
 
 func countRefs(l *config.Loaded) int {
@@ -316,8 +358,24 @@ func recipientsFrom(values []string, kr *secrets.Keyring) ([]sops.Recipient, err
 	return rs, nil
 }
 
+// configFileResult is what config encrypt and rekey print: the files and
+// recipients, never a value.
+type configFileResult struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Action        string `json:"action"` // encrypted or rekeyed
+	File          string `json:"file"`
+	// Output is the encrypted file encrypt wrote (rekey rewrites File).
+	Output     string   `json:"output,omitempty"`
+	Recipients []string `json:"recipients"`
+	Previous   []string `json:"previousRecipients,omitempty"`
+}
+
 func (w *wiring) configEncrypt(c *cli.Context) error {
 	path, err := fileArg(c)
+	if err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
 	if err != nil {
 		return err
 	}
@@ -351,7 +409,10 @@ func (w *wiring) configEncrypt(c *cli.Context) error {
 	if err := writeOutput(dest, out, c.Bool("force")); err != nil {
 		return err
 	}
-	fmt.Fprintf(w.env.Stdout, "wrote %s (encrypted for %s)\n", dest, strings.Join(labels(recipients), ", "))
+	res := configFileResult{SchemaVersion: jsonSchemaVersion, Action: "encrypted", File: path, Output: dest, Recipients: labels(recipients)}
+	if err := w.printResult(f, res, fmt.Sprintf("wrote %s (encrypted for %s)\n", dest, strings.Join(res.Recipients, ", "))); err != nil {
+		return err
+	}
 	w.notef("hint: the plaintext %s is still on disk; check the encrypted copy with `warden config validate %s`, then delete the plaintext", path, dest)
 	return nil
 }
@@ -422,6 +483,13 @@ func (w *wiring) configDecrypt(c *cli.Context) error {
 }
 
 func (w *wiring) configRekey(c *cli.Context) error {
+	if _, err := fileArg(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	path, kr, doc, err := w.decryptArg(c)
 	if err != nil {
 		return err
@@ -441,9 +509,9 @@ func (w *wiring) configRekey(c *cli.Context) error {
 	if err := atomicfile.Write(path, out, atomicfile.Options{Mode: 0o600}); err != nil {
 		return err
 	}
-	fmt.Fprintf(w.env.Stdout, "rekeyed %s: new data key, encrypted for %s (was %s)\n", path,
-		strings.Join(labels(newSet), ", "), strings.Join(doc.Meta.Recipients(), ", "))
-	return nil
+	res := configFileResult{SchemaVersion: jsonSchemaVersion, Action: "rekeyed", File: path, Recipients: labels(newSet), Previous: doc.Meta.Recipients()}
+	return w.printResult(f, res, fmt.Sprintf("rekeyed %s: new data key, encrypted for %s (was %s)\n", path,
+		strings.Join(res.Recipients, ", "), strings.Join(res.Previous, ", ")))
 }
 
 // rekeyRecipients computes the new recipient set from -r, --add and --remove.

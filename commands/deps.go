@@ -84,6 +84,7 @@ func (w *wiring) depsCommand() *cli.Command {
 							"validated first; on any error nothing is changed.",
 						Flags: []cli.Flag{
 							&cli.Int64Flag{Name: "max-download", Value: defaultMaxDownload, Usage: "largest download accepted, in bytes", EnvVars: []string{"WARDEN_DEPS_MAX_DOWNLOAD"}},
+							resultFormatFlag(),
 						},
 						Action: w.depsDBImport,
 					},
@@ -94,6 +95,7 @@ func (w *wiring) depsCommand() *cli.Command {
 							&cli.StringSliceFlag{Name: "ecosystem", Value: cli.NewStringSlice(defaultEcosystems...), Usage: "ecosystems to download (repeatable)", EnvVars: []string{"WARDEN_DEPS_ECOSYSTEMS"}},
 							&cli.StringFlag{Name: "url", Value: defaultOSVURL, Usage: "where the exports live, as URL/ECOSYSTEM/all.zip", EnvVars: []string{"WARDEN_DEPS_DB_URL"}},
 							&cli.Int64Flag{Name: "max-download", Value: defaultMaxDownload, Usage: "largest download accepted, in bytes", EnvVars: []string{"WARDEN_DEPS_MAX_DOWNLOAD"}},
+							resultFormatFlag(),
 						},
 						Action: w.depsDBUpdate,
 					},
@@ -344,9 +346,28 @@ func humanAge(d time.Duration) string {
 	return d.Round(time.Minute).String()
 }
 
+// dbChanged is what `deps db import` and `deps db update` print as JSON:
+// one entry per ecosystem, with the error when its update failed.
+type dbChanged struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	Directory     string          `json:"directory"`
+	Ecosystems    []dbChangeEntry `json:"ecosystems"`
+}
+
+type dbChangeEntry struct {
+	Ecosystem string `json:"ecosystem"`
+	Records   int    `json:"records"`
+	Packages  int    `json:"packages"`
+	Error     string `json:"error,omitempty"`
+}
+
 func (w *wiring) depsDBImport(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageErrorf("import takes at least one FILE, DIR or URL")
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
 	}
 	db, err := w.depsDB(c)
 	if err != nil {
@@ -375,10 +396,13 @@ func (w *wiring) depsDBImport(c *cli.Context) error {
 	if len(infos) == 0 {
 		return inputError(errors.New("the records name no package ecosystem"), "")
 	}
+	out := dbChanged{SchemaVersion: jsonSchemaVersion, Directory: db.Dir, Ecosystems: []dbChangeEntry{}}
+	var text strings.Builder
 	for _, in := range infos {
-		fmt.Fprintf(w.env.Stdout, "imported %s: %d records, %d packages\n", in.Ecosystem, in.Records, in.Packages)
+		out.Ecosystems = append(out.Ecosystems, dbChangeEntry{Ecosystem: in.Ecosystem, Records: in.Records, Packages: in.Packages})
+		fmt.Fprintf(&text, "imported %s: %d records, %d packages\n", in.Ecosystem, in.Records, in.Packages)
 	}
-	return nil
+	return w.printResult(f, out, text.String())
 }
 
 // osvError makes a bad record or archive an input error.
@@ -397,6 +421,10 @@ func (w *wiring) depsDBUpdate(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	ecos := c.StringSlice("ecosystem")
 	base := c.String("url")
 	if !strings.HasPrefix(base, "https://") && !strings.HasPrefix(base, "http://") {
@@ -410,13 +438,21 @@ func (w *wiring) depsDBUpdate(c *cli.Context) error {
 		return w.progress(e)
 	})
 	var failed []string
+	out := dbChanged{SchemaVersion: jsonSchemaVersion, Directory: db.Dir, Ecosystems: []dbChangeEntry{}}
+	var text strings.Builder
 	for _, r := range results {
 		if r.Err != nil {
 			w.warnf("%s: %v; the previous database is kept", r.Ecosystem, r.Err)
 			failed = append(failed, r.Ecosystem)
+			out.Ecosystems = append(out.Ecosystems, dbChangeEntry{Ecosystem: r.Ecosystem, Error: r.Err.Error()})
 			continue
 		}
-		fmt.Fprintf(w.env.Stdout, "updated %s: %d records, %d packages\n", r.Ecosystem, r.Info.Records, r.Info.Packages)
+		out.Ecosystems = append(out.Ecosystems, dbChangeEntry{Ecosystem: r.Ecosystem, Records: r.Info.Records, Packages: r.Info.Packages})
+		fmt.Fprintf(&text, "updated %s: %d records, %d packages\n", r.Ecosystem, r.Info.Records, r.Info.Packages)
+	}
+	// What was updated is printed even when another ecosystem failed.
+	if err := w.printResult(f, out, text.String()); err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return &exitError{code: ExitInternal, err: fmt.Errorf("could not update %s", strings.Join(failed, ", ")), hint: "check the network and --url, then run `warden deps db update` again"}

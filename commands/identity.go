@@ -90,6 +90,7 @@ func authOptions(a *auditSession, access, totpKey []byte, now func() time.Time) 
 		SessionTTL:           cfg.Gateway.Auth.SessionTTL.D(),
 		RememberTTL:          cfg.Gateway.Auth.RememberMeTTL.D(),
 		IdleTimeout:          cfg.Gateway.Auth.IdleTimeout.D(),
+		RememberIdleTimeout:  cfg.Gateway.Auth.RememberIdleTimeout.D(),
 		MaxSessionsPerDevice: cfg.Gateway.Auth.MaxSessionsPerDevice,
 		TOTPIssuer:           cfg.Auth.TOTPIssuer,
 		Owner:                cfg.Gateway.Owner,

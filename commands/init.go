@@ -34,8 +34,9 @@ func (w *wiring) initCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: config.DefaultListen, Usage: "gateway listen address (loopback; TLS is configured separately)", EnvVars: []string{"WARDEN_LISTEN"}},
 			&cli.StringSliceFlag{Name: "channels", Usage: "channels to enable: telegram, slack, discord (comma separated or repeated)", EnvVars: []string{"WARDEN_CHANNELS"}},
 			&cli.StringFlag{Name: "owner", Usage: "the owner's user name: their own login sessions are the main session (default: the first admin created)", EnvVars: []string{"WARDEN_OWNER"}},
-			&cli.StringFlag{Name: "sandbox-mode", Value: config.SandboxNonMain, Usage: "sandbox mode: all, non-main or off", EnvVars: []string{"WARDEN_SANDBOX_MODE"}},
+			&cli.StringFlag{Name: "sandbox-mode", Value: config.SandboxNonMain, Usage: "sandbox mode: non-main (recommended: all but the owner's own session), all (the owner's too) or off", EnvVars: []string{"WARDEN_SANDBOX_MODE"}},
 			&cli.StringFlag{Name: "discord-public-key", Usage: "the Discord application's public key (hex), when discord is enabled", EnvVars: []string{"WARDEN_DISCORD_PUBLIC_KEY"}},
+			resultFormatFlag(),
 		},
 		Action: w.initAction,
 	}
@@ -51,6 +52,10 @@ type initAnswers struct {
 
 func (w *wiring) initAction(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	ans := initAnswers{Listen: c.String("listen"), Owner: strings.ToLower(strings.TrimSpace(c.String("owner"))), SandboxMode: c.String("sandbox-mode"), DiscordPublicKey: c.String("discord-public-key")}
@@ -132,7 +137,7 @@ func (w *wiring) initAction(c *cli.Context) error {
 	} else if _, err := st.List(c.Context); err != nil {
 		// Keep going (init must not destroy a store) but say it plainly.
 		w.warnf("the existing secret store cannot be opened with this identity: %v", err)
-		storeNote = "existing, NOT readable with this identity"
+		storeNote = "unreadable"
 	}
 	sess := &session{keyring: kr, config: loaded, stateDir: dir}
 	db, err := sess.database(c.Context)
@@ -167,40 +172,94 @@ func (w *wiring) initAction(c *cli.Context) error {
 		return err
 	}
 
-	out := w.env.Stdout
-	configNote := "created"
-	if exists {
-		configNote = "replaced; previous version in " + backup
+	res := initResult{SchemaVersion: jsonSchemaVersion,
+		Config:      initConfig{Path: target, Replaced: exists, Backup: backup},
+		StateDir:    dir,
+		Database:    dbPath,
+		SecretStore: initStore{Path: st.Path(), Status: storeNote, Recipient: ids[0].Recipient},
+		Identity:    initIdentity{Source: ids[0].Source, Created: createdIdentity},
+		Next:        []string{},
 	}
-	idNote := "existing"
-	if createdIdentity {
-		idNote = "created; back it up, without it the secrets cannot be opened"
-	}
-	rows := [][]string{
-		{"config", target, configNote},
-		{"state dir", dir, "mode 0700"},
-		{"database", dbPath, "mode 0600"},
-		{"secret store", st.Path(), storeNote + ", encrypted for " + ids[0].Recipient},
-		{"identity", ids[0].Source, idNote},
-	}
-	if err := writeTable(out, []string{"WHAT", "WHERE", "NOTE"}, rows); err != nil {
-		return err
-	}
-	var next []string
 	for _, sf := range loaded.Secrets() {
 		if ref := sf.Secret.Ref(); ref != "" {
-			next = append(next, fmt.Sprintf("warden secrets set %s", ref))
+			res.Next = append(res.Next, fmt.Sprintf("warden secrets set %s", ref))
 		}
 	}
-	next = append(next, fmt.Sprintf("warden config validate --resolve %s", target))
+	res.Next = append(res.Next, fmt.Sprintf("warden config validate --resolve %s", target))
 	owner := "NAME"
 	if ans.Owner != "" {
 		owner = ans.Owner
 	}
-	next = append(next, fmt.Sprintf("warden users add %s --role admin   # the owner%s", owner,
-		map[bool]string{true: "", false: " (the first admin becomes it)"}[ans.Owner != ""]))
+	res.Next = append(res.Next, fmt.Sprintf("warden users add %s --role admin", owner))
+	if f == "json" {
+		return writeJSON(w.env.Stdout, res)
+	}
+	return w.printInit(res, ans.Owner != "")
+}
+
+// initResult is what init prints: where each part went, never a key.
+type initResult struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	Config        initConfig   `json:"config"`
+	StateDir      string       `json:"stateDir"`
+	Database      string       `json:"database"`
+	SecretStore   initStore    `json:"secretStore"`
+	Identity      initIdentity `json:"identity"`
+	// Next lists the commands to run next, in order.
+	Next []string `json:"next"`
+}
+
+type initConfig struct {
+	Path     string `json:"path"`
+	Replaced bool   `json:"replaced"`
+	// Backup holds the replaced config (mode 0600).
+	Backup string `json:"backup,omitempty"`
+}
+
+type initStore struct {
+	Path string `json:"path"`
+	// Status is created, existing, or unreadable (it exists but this
+	// identity cannot open it; init leaves it alone).
+	Status    string `json:"status"`
+	Recipient string `json:"recipient"`
+}
+
+type initIdentity struct {
+	// Source is the identity file, or the variable that held the key.
+	Source  string `json:"source"`
+	Created bool   `json:"created"`
+}
+
+func (w *wiring) printInit(res initResult, ownerNamed bool) error {
+	out := w.env.Stdout
+	configNote := "created"
+	if res.Config.Replaced {
+		configNote = "replaced; previous version in " + res.Config.Backup
+	}
+	storeNote := res.SecretStore.Status
+	if storeNote == "unreadable" {
+		storeNote = "existing, NOT readable with this identity"
+	}
+	idNote := "existing"
+	if res.Identity.Created {
+		idNote = "created; back it up, without it the secrets cannot be opened"
+	}
+	rows := [][]string{
+		{"config", res.Config.Path, configNote},
+		{"state dir", res.StateDir, "mode 0700"},
+		{"database", res.Database, "mode 0600"},
+		{"secret store", res.SecretStore.Path, storeNote + ", encrypted for " + res.SecretStore.Recipient},
+		{"identity", res.Identity.Source, idNote},
+	}
+	if err := writeTable(out, []string{"WHAT", "WHERE", "NOTE"}, rows); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "\nnext:")
-	for _, n := range next {
+	for i, n := range res.Next {
+		if i == len(res.Next)-1 {
+			// The last step makes the owner.
+			n += "   # the owner" + map[bool]string{true: "", false: " (the first admin becomes it)"}[ownerNamed]
+		}
 		fmt.Fprintf(out, "  %s\n", n)
 	}
 	return nil
@@ -294,8 +353,8 @@ func (w *wiring) askInit(a *initAnswers) error {
 		return err
 	}
 	descriptions := map[string]string{
-		config.SandboxAll:     "every command is sandboxed (recommended)",
-		config.SandboxNonMain: "all sessions except your own main session",
+		config.SandboxNonMain: "recommended: everything but your own session is sandboxed",
+		config.SandboxAll:     "strictest: your own commands are sandboxed too",
 		config.SandboxOff:     "no sandbox (not recommended)",
 	}
 	if err := survey.AskOne(&survey.Select{
@@ -303,6 +362,8 @@ func (w *wiring) askInit(a *initAnswers) error {
 		Options:     []string{config.SandboxNonMain, config.SandboxAll, config.SandboxOff},
 		Default:     a.SandboxMode,
 		Description: func(v string, _ int) string { return descriptions[v] },
+		Help: "non-main runs the owner's own login sessions on the host and sandboxes every other admin, token and agent; " +
+			"`warden audit` flags it while the owner signs in without a second factor (warden users 2fa enroll). all sandboxes the owner too.",
 	}, &a.SandboxMode, opts); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/warden-sec/warden/core/auditfwd"
 	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/events"
 )
 
 func (w *wiring) logCommand() *cli.Command {
@@ -40,13 +42,13 @@ func (w *wiring) logCommand() *cli.Command {
 			},
 			{
 				Name:      "search",
-				Usage:     "full-text search of the audit log, newest first",
+				Usage:     "full-text search of the audit log, newest first (a word that names a group, such as secrets, also finds that group's actions)",
 				ArgsUsage: "[QUERY...]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "since", Usage: "only entries at or after this time (RFC 3339, YYYY-MM-DD, or an age such as 24h or 7d)", EnvVars: []string{"WARDEN_LOG_SINCE"}},
 					&cli.StringFlag{Name: "until", Usage: "only entries before this time (same forms as --since)", EnvVars: []string{"WARDEN_LOG_UNTIL"}},
 					&cli.StringFlag{Name: "actor", Usage: "only this actor, e.g. user:alice or cli:root", EnvVars: []string{"WARDEN_LOG_ACTOR"}},
-					&cli.StringFlag{Name: "action", Usage: "only this action, or a family such as secret.*", EnvVars: []string{"WARDEN_LOG_ACTION"}},
+					&cli.StringFlag{Name: "action", Usage: "only this action (secret.set), a group (secrets, secret.*) or a family (token.auth*)", EnvVars: []string{"WARDEN_LOG_ACTION"}},
 					&cli.IntFlag{Name: "limit", Value: 50, Usage: "at most this many entries", EnvVars: []string{"WARDEN_LOG_LIMIT"}},
 					formatFlag("WARDEN_LOG_FORMAT", "table", "json"),
 				},
@@ -68,6 +70,7 @@ func (w *wiring) logCommand() *cli.Command {
 				Usage: "apply retention (security.audit.retention_days and max_entries) now",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "dry-run", Usage: "show what would be purged without purging", EnvVars: []string{"WARDEN_DRY_RUN"}},
+					resultFormatFlag(),
 				},
 				Action: w.logPurge,
 			},
@@ -77,15 +80,17 @@ func (w *wiring) logCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "append the checkpoint to this file (created 0600) instead of printing it", TakesFile: true, EnvVars: []string{"WARDEN_CHECKPOINT_OUTPUT"}},
 					&cli.BoolFlag{Name: "public-key", Usage: "print the signing key's public half (hex) to give to verifiers", EnvVars: []string{"WARDEN_CHECKPOINT_PRINT_KEY"}},
+					resultFormatFlag(),
 				},
 				Action: w.logCheckpoint,
 			},
 			{
 				Name:  "forward",
-				Usage: "send entries to the syslog and HTTP destinations of security.audit.forward",
+				Usage: "send entries to the syslog and HTTP destinations of security.audit.forward (--format json reports one run; --follow prints no result)",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "follow", Usage: "keep forwarding new entries until interrupted", EnvVars: []string{"WARDEN_FORWARD_FOLLOW"}},
 					&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "with --follow, how often to look for new entries", EnvVars: []string{"WARDEN_FORWARD_INTERVAL"}},
+					resultFormatFlag(),
 				},
 				Action: w.logForward,
 			},
@@ -306,20 +311,27 @@ func (w *wiring) logSearch(c *cli.Context) error {
 	}
 	q := auditlog.Query{Text: strings.Join(c.Args().Slice(), " "), Since: since, Until: until,
 		Actor: c.String("actor"), Action: c.String("action"), Limit: c.Int("limit")}
+	if err := q.Validate(); err != nil {
+		return inputError(err, "")
+	}
+	if q.Action, err = events.ResolveFilter(q.Action); err != nil {
+		return unknownAction(err)
+	}
 	a, err := w.openLog(c, true)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	entries, err := a.log.Search(c.Context, q)
+	entries, err := searchWithGroups(c.Context, a.log, q)
 	if err != nil {
 		if errors.Is(err, auditlog.ErrQuery) {
 			return inputError(err, "")
 		}
 		return err
 	}
-	if err := a.record(c.Context, "audit.search", "audit_log", auditlog.OutcomeSuccess,
-		map[string]any{"query": q.Text, "actor": q.Actor, "action": q.Action, "results": len(entries)}); err != nil {
+	// Recorded before anything is shown: no record, no output.
+	if err := a.record(c.Context, "audit.read", "audit_log", auditlog.OutcomeSuccess,
+		map[string]any{"query": q.Text, "actor": q.Actor, "action": c.String("action"), "results": len(entries)}); err != nil {
 		return err
 	}
 	if f == "json" {
@@ -338,6 +350,69 @@ func (w *wiring) logSearch(c *cli.Context) error {
 		rows[i] = []string{fmt.Sprint(e.Seq), e.Time.UTC().Format(time.RFC3339), e.Actor, e.Action, e.Target, e.Outcome, string(e.Details)}
 	}
 	return writeTable(w.env.Stdout, []string{"SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAILS"}, rows)
+}
+
+// unknownAction is a usage error for an --action that names nothing
+// known, with the known names as hints.
+func unknownAction(err error) error {
+	var ue *events.UnknownActionError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	groups, actions := ue.Known()
+	return &exitError{code: ExitInput, err: fmt.Errorf("--action: %w", err),
+		hint: "groups (each also as GROUP.*): " + strings.Join(groups, ", ") + "\nactions: " + strings.Join(actions, ", ")}
+}
+
+// searchWithGroups searches the log for q, where a word of the text that
+// names a group of actions (secrets, users, sessions) matches an entry
+// that contains the word or whose action is in the group: one search with
+// every word as written, and one per group word with that word turned into
+// the group's action filter. The results are merged, newest first.
+func searchWithGroups(ctx context.Context, l *auditlog.Log, q auditlog.Query) ([]auditlog.Entry, error) {
+	entries, err := l.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	words := strings.Fields(q.Text)
+	seen := map[string]bool{}
+	for i, word := range words {
+		g, ok := events.GroupOf(word)
+		if !ok || seen[g.Name] {
+			continue
+		}
+		seen[g.Name] = true
+		action, ok := events.Intersect(q.Action, g.Filter())
+		if !ok {
+			continue
+		}
+		alt := q
+		alt.Text = strings.Join(append(slices.Clone(words[:i]), words[i+1:]...), " ")
+		alt.Action = action
+		more, err := l.Search(ctx, alt)
+		if err != nil {
+			return nil, err
+		}
+		entries = mergeNewest(entries, more, q.Limit)
+	}
+	return entries, nil
+}
+
+// mergeNewest merges two newest-first lists without duplicates, keeping
+// at most limit entries.
+func mergeNewest(a, b []auditlog.Entry, limit int) []auditlog.Entry {
+	out := make([]auditlog.Entry, 0, min(len(a)+len(b), limit))
+	for len(out) < limit && (len(a) > 0 || len(b) > 0) {
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0].Seq > b[0].Seq:
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0].Seq > a[0].Seq:
+			out, b = append(out, b[0]), b[1:]
+		default: // the same entry
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
 }
 
 func (w *wiring) logExport(c *cli.Context) error {
@@ -379,8 +454,33 @@ func (w *wiring) logExport(c *cli.Context) error {
 	})
 }
 
+// purgeResult is what log purge prints. Both limits 0 means retention is
+// off and nothing was looked at.
+type purgeResult struct {
+	SchemaVersion int  `json:"schemaVersion"`
+	DryRun        bool `json:"dryRun"`
+	RetentionDays int  `json:"retentionDays"`
+	MaxEntries    int  `json:"maxEntries"`
+	// Purged counts the entries deleted (with dryRun, that would be).
+	Purged uint64 `json:"purged"`
+	// From, To and Reason (age, count, or age and count) describe the
+	// range a dry run would purge.
+	From   uint64 `json:"from,omitempty"`
+	To     uint64 `json:"to,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// HeldFor names forwarding destinations whose undelivered entries
+	// were kept.
+	HeldFor []string `json:"heldFor,omitempty"`
+	// DurationMS is how long the purge took (absent when none ran).
+	DurationMS *int64 `json:"durationMs,omitempty"`
+}
+
 func (w *wiring) logPurge(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	a, err := w.openLog(c, true)
@@ -389,40 +489,43 @@ func (w *wiring) logPurge(c *cli.Context) error {
 	}
 	defer a.Close()
 	ret := a.config.Config.Security.Audit
-	days, maxEntries := ret.RetentionDays, ret.MaxEntries
-	if days == 0 && maxEntries == 0 {
+	res := purgeResult{SchemaVersion: jsonSchemaVersion, DryRun: c.Bool("dry-run"), RetentionDays: ret.RetentionDays, MaxEntries: ret.MaxEntries}
+	if res.RetentionDays == 0 && res.MaxEntries == 0 {
 		w.notef("retention is off (security.audit.retention_days and max_entries are 0); nothing to do")
-		return nil
+		return w.printResult(f, res, "")
 	}
 	a.log.SetRetentionHold(forwardNames(ret.Forward)...)
-	plan, err := a.log.PlanRetention(c.Context, days, maxEntries)
+	plan, err := a.log.PlanRetention(c.Context, res.RetentionDays, res.MaxEntries)
 	if err != nil {
 		return err
 	}
+	res.HeldFor = plan.HeldFor
 	if len(plan.HeldFor) > 0 {
 		w.warnf("keeping entries not yet forwarded to %s (`warden log forward` or a running `warden serve` delivers them)", strings.Join(plan.HeldFor, " and "))
 	}
-	if c.Bool("dry-run") {
+	nothing := fmt.Sprintf("nothing to purge (retention %d days, at most %d entries)\n", res.RetentionDays, res.MaxEntries)
+	if res.DryRun {
 		if plan.Count == 0 {
-			return w.nothingToPurge(days, maxEntries)
+			return w.printResult(f, res, nothing)
 		}
-		fmt.Fprintf(w.env.Stdout, "would purge %d entries (seq %d to %d) by %s\n", plan.Count, plan.From, plan.To, plan.Reason)
-		return nil
+		res.Purged, res.From, res.To, res.Reason = plan.Count, plan.From, plan.To, plan.Reason
+		return w.printResult(f, res, fmt.Sprintf("would purge %d entries (seq %d to %d) by %s\n", plan.Count, plan.From, plan.To, plan.Reason))
 	}
 	start := time.Now()
-	n, err := a.log.EnforceRetention(c.Context, days, maxEntries)
+	n, err := a.log.EnforceRetention(c.Context, res.RetentionDays, res.MaxEntries)
 	if err != nil {
 		return auditFailed(err)
 	}
 	if n == 0 {
-		return w.nothingToPurge(days, maxEntries)
+		return w.printResult(f, res, nothing)
 	}
-	took := time.Since(start)
+	took := time.Since(start).Round(time.Millisecond)
 	if _, err := a.log.IndexPending(c.Context); err != nil {
 		w.warnf("purged entries stay in the search index until the next run: %v", err)
 	}
-	fmt.Fprintf(w.env.Stdout, "purged %d entries in %s; a retention_purge entry records the range and anchor\n", n, took.Round(time.Millisecond))
-	return nil
+	ms := took.Milliseconds()
+	res.Purged, res.DurationMS = uint64(n), &ms
+	return w.printResult(f, res, fmt.Sprintf("purged %d entries in %s; a retention_purge entry records the range and anchor\n", n, took))
 }
 
 // forwardNames lists the enabled forwarding destinations by the names
@@ -438,13 +541,22 @@ func forwardNames(f config.Forward) []string {
 	return out
 }
 
-func (w *wiring) nothingToPurge(days, maxEntries int) error {
-	fmt.Fprintf(w.env.Stdout, "nothing to purge (retention %d days, at most %d entries)\n", days, maxEntries)
-	return nil
+// checkpointResult is what log checkpoint prints under --format json:
+// the signed checkpoint itself (verifiers check its signature), and the
+// file it was appended to; with --public-key, only the key.
+type checkpointResult struct {
+	SchemaVersion int                  `json:"schemaVersion"`
+	Checkpoint    *auditlog.Checkpoint `json:"checkpoint,omitempty"`
+	AppendedTo    string               `json:"appendedTo,omitempty"`
+	PublicKey     string               `json:"publicKey,omitempty"`
 }
 
 func (w *wiring) logCheckpoint(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	a, err := w.openLog(c, true)
@@ -457,8 +569,8 @@ func (w *wiring) logCheckpoint(c *cli.Context) error {
 		return err
 	}
 	if c.Bool("public-key") {
-		fmt.Fprintln(w.env.Stdout, hex.EncodeToString(priv.Public().(ed25519.PublicKey)))
-		return nil
+		pub := hex.EncodeToString(priv.Public().(ed25519.PublicKey))
+		return w.printResult(f, checkpointResult{SchemaVersion: jsonSchemaVersion, PublicKey: pub}, pub+"\n")
 	}
 	cp, err := a.log.NewCheckpoint(c.Context, priv)
 	if err != nil {
@@ -471,15 +583,16 @@ func (w *wiring) logCheckpoint(c *cli.Context) error {
 	if err := a.record(c.Context, "audit.checkpoint", "audit_log", auditlog.OutcomeSuccess, map[string]any{"seq": cp.Seq, "hash": cp.Hash}); err != nil {
 		return err
 	}
+	res := checkpointResult{SchemaVersion: jsonSchemaVersion, Checkpoint: &cp}
 	if out := c.String("output"); out != "" {
 		if err := appendLine(out, line); err != nil {
 			return err
 		}
-		fmt.Fprintf(w.env.Stdout, "checkpoint of seq %d appended to %s\n", cp.Seq, out)
-		return nil
+		res.AppendedTo = out
+		return w.printResult(f, res, fmt.Sprintf("checkpoint of seq %d appended to %s\n", cp.Seq, out))
 	}
-	fmt.Fprintf(w.env.Stdout, "%s\n", line)
-	return nil
+	// The text is the line a checkpoint file holds.
+	return w.printResult(f, res, string(line)+"\n")
 }
 
 // appendLine appends one line to a file created 0600, synced before return.
@@ -523,8 +636,25 @@ func (w *wiring) destinations(ctx context.Context, c *cli.Context, a *auditSessi
 	return out, nil
 }
 
+// forwardResult is what one log forward run prints: per destination, the
+// entries delivered or the error that stopped it.
+type forwardResult struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	Destinations  []forwardedToDest `json:"destinations"`
+}
+
+type forwardedToDest struct {
+	Name      string `json:"name"`
+	Forwarded int    `json:"forwarded"`
+	Error     string `json:"error,omitempty"`
+}
+
 func (w *wiring) logForward(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	a, err := w.openLog(c, true)
@@ -546,17 +676,28 @@ func (w *wiring) logForward(c *cli.Context) error {
 	}()
 	if !c.Bool("follow") {
 		var failed error
+		res := forwardResult{SchemaVersion: jsonSchemaVersion, Destinations: []forwardedToDest{}}
 		for _, d := range dests {
 			n, err := a.log.ForwardOnce(c.Context, d, 0)
+			r := forwardedToDest{Name: d.Name(), Forwarded: n}
 			if err != nil {
 				w.warnf("%v", err)
-				failed = err
-				continue
+				failed, r.Error = err, err.Error()
+			} else if f == "text" {
+				// Each line as its destination is done.
+				fmt.Fprintf(w.env.Stdout, "forwarded %d entries to %s\n", n, d.Name())
 			}
-			fmt.Fprintf(w.env.Stdout, "forwarded %d entries to %s\n", n, d.Name())
+			res.Destinations = append(res.Destinations, r)
+		}
+		if f == "json" {
+			if err := writeJSON(w.env.Stdout, res); err != nil {
+				return err
+			}
 		}
 		return failed
 	}
+	// A follow prints no result, in either format (WARDEN_RESULT_FORMAT=json
+	// must not stop a forwarder): only notes and warnings on stderr.
 	w.notef("forwarding to %d destination%s until interrupted", len(dests), plural(len(dests)))
 	a.log.Forward(c.Context, dests, c.Duration("interval"), func(err error) { w.warnf("%v (will retry)", err) })
 	w.notef("stopped")

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -38,6 +37,7 @@ type openclawOutput struct {
 	Mapped        []migrateChange `json:"mapped"`
 	NotMapped     []migrateChange `json:"notMapped"`
 	Secrets       []string        `json:"secretsStored"`
+	SecretPlan    []migrateSecret `json:"secrets"`
 	Config        string          `json:"config,omitempty"`
 }
 
@@ -57,24 +57,52 @@ func (w *wiring) migrateOpenClaw(c *cli.Context, path, format string) error {
 		return fmt.Errorf("the imported config does not load (a bug): %w", err)
 	}
 	out := openclawOutput{SchemaVersion: jsonSchemaVersion, From: path, Output: outPath, DryRun: c.Bool("dry-run"),
-		Mapped: imp.mapped, NotMapped: imp.unmapped, Secrets: []string{}}
-	for _, s := range imp.stored {
-		out.Secrets = append(out.Secrets, s.name)
+		Mapped: imp.mapped, NotMapped: imp.unmapped}
+	// Every check of the real run, before anything is written; a dry run
+	// stops here with the same error.
+	if _, err := os.Lstat(outPath); err == nil {
+		return inputError(fmt.Errorf("%s already exists", outPath), "name another file with --out, or move it away first")
 	}
+	kr, err := w.keyring(c)
+	if err != nil {
+		return err
+	}
+	plan, err := w.planSecrets(c, kr, l.Config, imp.stored, path, false, c.Bool("overwrite-secrets"))
+	if err != nil {
+		return err
+	}
+	out.Secrets, out.SecretPlan = plan.written(), plan.report()
+	for _, sec := range plan.secrets {
+		for i := range imp.mapped {
+			ch := &imp.mapped[i]
+			if !strings.HasSuffix(ch.Change, config.SecretPrefix+sec.name) {
+				continue
+			}
+			switch {
+			case sec.action == secretReuse && sec.generated:
+				ch.Reason = fmt.Sprintf("the secret store already holds a valid %s, which is used instead of a generated one", sec.name)
+			case sec.action == secretReuse:
+				ch.Reason = fmt.Sprintf("the secret store already holds this value as %s (reused)", sec.name)
+			case sec.action == secretReplace:
+				ch.Reason += fmt.Sprintf("; it replaces the different value %s held (--overwrite-secrets)", sec.name)
+			}
+		}
+	}
+	out.Mapped = imp.mapped
 	if out.DryRun {
 		out.Config = string(imp.yaml)
 	} else {
-		if _, err := os.Lstat(outPath); err == nil {
-			return inputError(fmt.Errorf("%s already exists", outPath), "name another file with --out, or move it away first")
-		}
-		m := &migrator{stored: imp.stored, loaded: l}
-		if err := w.storeMigratedSecrets(c.Context, c, m); err != nil {
+		if err := w.applySecrets(c, plan); err != nil {
 			return err
 		}
 		if err := atomicfile.Write(outPath, imp.yaml, atomicfile.Options{Mode: 0o600, NoOverwrite: true}); err != nil {
 			return err
 		}
 		w.notef("wrote %s (mode 0600) from %s: %d setting%s mapped, %d not", outPath, path, len(imp.mapped), plural(len(imp.mapped)), len(imp.unmapped))
+		w.notePlan(plan, false)
+		if len(imp.stored) > 0 {
+			w.notef("%s still holds the secrets in plaintext: delete it once the import works, and rotate them", path)
+		}
 	}
 	if format == "json" {
 		return writeJSON(w.env.Stdout, out)
@@ -91,6 +119,7 @@ func (w *wiring) migrateOpenClaw(c *cli.Context, path, format string) error {
 	}
 	if out.DryRun {
 		fmt.Fprintf(w.env.Stdout, "\n# %s (not written: dry run)\n%s", outPath, imp.yaml)
+		w.notePlan(plan, true)
 	}
 	return nil
 }
@@ -143,14 +172,14 @@ func importOpenClaw(data []byte) (*openclawImport, error) {
 	case "", "token":
 		if t := str(auth["token"]); t != "" {
 			name := "gateway_token"
-			v := t
+			sec := storedSecret{name: name, value: t, key: "gateway.auth.token", check: secretCheck("gateway.auth.token")}
 			if err := strength.TokenPolicy().Check(t); err != nil {
-				v = randomToken()
+				sec.value, sec.generated = randomToken(), true
 				mapped("gateway.auth.token", "gateway.auth.token: secret:gateway_token", "the token "+err.Error()+"; a random one was generated into the secret store: update its clients")
 			} else {
 				mapped("gateway.auth.token", "gateway.auth.token: secret:gateway_token", "value moved to the encrypted secret store")
 			}
-			imp.stored = append(imp.stored, storedSecret{name: name, value: v})
+			imp.stored = append(imp.stored, sec)
 			put("gateway.auth.token", config.SecretPrefix+name)
 		}
 	case "password":
@@ -259,7 +288,7 @@ func importOpenClaw(data []byte) (*openclawImport, error) {
 		}
 		if t := str(ch[tokKey]); t != "" {
 			sn := name + "_bot_token"
-			imp.stored = append(imp.stored, storedSecret{name: sn, value: t})
+			imp.stored = append(imp.stored, storedSecret{name: sn, value: t, key: pre + "." + tokKey})
 			put(pre+".bot_token", config.SecretPrefix+sn)
 			mapped(pre+"."+tokKey, pre+".bot_token: secret:"+sn, "value moved to the encrypted secret store")
 		}
@@ -273,23 +302,24 @@ func importOpenClaw(data []byte) (*openclawImport, error) {
 		switch name {
 		case "telegram":
 			ws := str(ch["webhookSecret"])
+			sec := storedSecret{name: "telegram_webhook_secret", value: ws, key: pre + ".webhookSecret", check: secretCheck("channels.telegram.webhook_secret")}
 			if !regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`).MatchString(ws) {
 				if ws != "" {
 					unmapped(pre+".webhookSecret", "not a valid Telegram secret token; a new one was generated")
 				}
-				ws = randomToken()
+				sec.value, sec.generated = randomToken(), true
 				mapped(pre, pre+".webhook_secret: secret:telegram_webhook_secret", "generated: Warden verifies every update with it (OpenClaw polled without one)")
 			} else {
 				mapped(pre+".webhookSecret", pre+".webhook_secret: secret:telegram_webhook_secret", "value moved to the encrypted secret store")
 			}
-			imp.stored = append(imp.stored, storedSecret{name: "telegram_webhook_secret", value: ws})
+			imp.stored = append(imp.stored, sec)
 			put(pre+".webhook_secret", config.SecretPrefix+"telegram_webhook_secret")
 			if str(ch[tokKey]) == "" {
 				disable("no bot token; store one and enable the channel")
 			}
 		case "slack":
 			if s := str(ch["signingSecret"]); s != "" {
-				imp.stored = append(imp.stored, storedSecret{name: "slack_signing_secret", value: s})
+				imp.stored = append(imp.stored, storedSecret{name: "slack_signing_secret", value: s, key: pre + ".signingSecret"})
 				put(pre+".signing_secret", config.SecretPrefix+"slack_signing_secret")
 				mapped(pre+".signingSecret", pre+".signing_secret: secret:slack_signing_secret", "value moved to the encrypted secret store")
 			} else {
@@ -361,46 +391,6 @@ func importOpenClaw(data []byte) (*openclawImport, error) {
 		return nil, errors.New("the file holds no settings")
 	}
 	return imp, nil
-}
-
-// storeMigratedSecrets puts a migration's secrets in the state dir's store.
-func (w *wiring) storeMigratedSecrets(ctx context.Context, c *cli.Context, m *migrator) error {
-	if len(m.stored) == 0 {
-		return nil
-	}
-	kr, err := w.keyring(c)
-	if err != nil {
-		return err
-	}
-	dir, err := w.stateDir(c, m.loaded.Config)
-	if err != nil {
-		return err
-	}
-	if err := w.openStateDir(dir); err != nil {
-		return err
-	}
-	st := (&session{keyring: kr, stateDir: dir}).secretStore(w)
-	if !st.Exists() {
-		return inputError(fmt.Errorf("the secret store in %s does not exist", dir), "create it with `warden secrets init` (or `warden init`), then run migrate again")
-	}
-	names, err := st.Names()
-	if err != nil {
-		return err
-	}
-	for _, s := range m.stored {
-		for _, n := range names {
-			if n == s.name {
-				return inputError(fmt.Errorf("secret %q is already in the secret store", s.name),
-					"remove or rename it (`warden secrets rm "+s.name+"`), or move the value yourself")
-			}
-		}
-	}
-	for _, s := range m.stored {
-		if _, err := st.Set(ctx, s.name, s.value); err != nil {
-			return fmt.Errorf("store secret %s: %w", s.name, err)
-		}
-	}
-	return nil
 }
 
 func obj(v any) map[string]any {

@@ -66,6 +66,7 @@ func (w *wiring) reportCommand() *cli.Command {
 				Name:      "verify",
 				Usage:     "re-check a report's integrity block against the current state; exit 1 when it differs",
 				ArgsUsage: "FILE",
+				Flags:     []cli.Flag{resultFormatFlag()},
 				Action:    w.reportVerify,
 			},
 			{
@@ -73,7 +74,9 @@ func (w *wiring) reportCommand() *cli.Command {
 				Aliases:   []string{"playbooks"},
 				Usage:     "list the incident response playbooks, or print one (Markdown)",
 				ArgsUsage: "[NAME]",
-				Action:    w.reportPlaybook,
+				Flags: []cli.Flag{&cli.StringFlag{Name: "format", Aliases: []string{"f"}, EnvVars: []string{"WARDEN_PLAYBOOK_FORMAT"},
+					Usage: "output format, by default a table for the list and Markdown for one playbook: table, markdown, json"}},
+				Action: w.reportPlaybook,
 			},
 		},
 	}
@@ -91,6 +94,8 @@ type reportOptions struct {
 	depsJSON     string
 	releaseNotes string
 	waivers      string
+	// live: look for the running gateway (verify does not need it).
+	live bool
 }
 
 func (w *wiring) reportOptions(c *cli.Context) (*reportOptions, error) {
@@ -103,7 +108,7 @@ func (w *wiring) reportOptions(c *cli.Context) (*reportOptions, error) {
 	}
 	o := &reportOptions{framework: c.String("framework"), format: f, output: c.String("output"), redact: c.Bool("redact"),
 		failOnFail: c.Bool("fail-on-fail"), verbose: c.Bool("verbose"), depsJSON: c.String("deps-json"), releaseNotes: c.String("release-notes-json"),
-		waivers: c.String("waivers")}
+		waivers: c.String("waivers"), live: true}
 	switch o.framework {
 	case "":
 		o.framework = "all"
@@ -151,8 +156,9 @@ func parsePeriod(s string) (time.Duration, error) {
 }
 
 func (w *wiring) report(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
-		return inputError(err, "run `warden report --help` for usage")
+	if c.Args().Present() {
+		// report has subcommands: an argument is one mistyped.
+		return unknownCommand(c, c.Args().First())
 	}
 	o, err := w.reportOptions(c)
 	if err != nil {
@@ -183,8 +189,8 @@ func (w *wiring) report(c *cli.Context) error {
 		if o.output != "" {
 			where = o.output
 		}
-		w.notef("report (%s, %s, %d days) written to %s: %d controls: %d pass, %d fail, %d exception, %d manual",
-			o.framework, o.format, rep.Period.Days, where, rep.Summary.Controls, rep.Summary.ByStatus[report.Pass], fails,
+		w.notef("report (%s, %s, %s) written to %s: %d controls: %d pass, %d fail, %d exception, %d manual",
+			o.framework, o.format, report.HumanDuration(o.period), where, rep.Summary.Controls, rep.Summary.ByStatus[report.Pass], fails,
 			rep.Summary.ByStatus[report.Exception], rep.Summary.ByStatus[report.Manual])
 	}
 	if o.failOnFail && fails > 0 {
@@ -199,6 +205,9 @@ func (w *wiring) report(c *cli.Context) error {
 	}
 	return nil
 }
+
+// gatewayProbeTimeout bounds each /healthz probe of a running gateway.
+const gatewayProbeTimeout = 2 * time.Second
 
 // reportState is the live state a report and its verification read.
 type reportState struct {
@@ -257,6 +266,14 @@ func (w *wiring) collectReport(c *cli.Context, o *reportOptions) (*reportState, 
 		}
 		if err := collectLog(ctx, a.log, in, now.Add(-o.period), now); err != nil {
 			in.LogErr = err
+		}
+		if o.live {
+			// The address the gateway listens on is in its gateway.start
+			// entry; /healthz on this host says whether it still runs.
+			// Nothing found is no error: the report is about the state.
+			if in.Gateways, err = report.OpenGateways(ctx, a.log); err == nil {
+				report.ProbeGateways(ctx, in.Gateways, gatewayProbeTimeout)
+			}
 		}
 		in.Users, in.UsersErr = listUsers(ctx, a, w.env.Now)
 	}
@@ -521,9 +538,35 @@ func readWaivers(path string) ([]report.ControlWaiver, error) {
 }
 
 // reportVerify re-checks a report's integrity block against the state.
+// verifyReportResult is what report verify prints under --format json:
+// the integrity block the report carries, the state's now, and every
+// difference (none when it matches).
+type verifyReportResult struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	File          string `json:"file"`
+	Matches       bool   `json:"matches"`
+	// MAC is verified, or absent when neither the report nor the state
+	// has one; a MAC that does not check out is a difference.
+	MAC         string             `json:"mac"`
+	Report      report.Integrity   `json:"report"`
+	Current     report.Integrity   `json:"current"`
+	Differences []reportDifference `json:"differences"`
+}
+
+// reportDifference is one way a report differs from the current state.
+type reportDifference struct {
+	// Part is mac, auditLogHead, config or findings.
+	Part   string `json:"part"`
+	Detail string `json:"detail"`
+}
+
 func (w *wiring) reportVerify(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErrorf("report verify takes one FILE")
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
 	}
 	file := c.Args().First()
 	data, err := os.ReadFile(file)
@@ -544,33 +587,60 @@ func (w *wiring) reportVerify(c *cli.Context) error {
 		return err
 	}
 	got := rep.Integrity
-	var diffs []string
+	res := verifyReportResult{SchemaVersion: jsonSchemaVersion, File: file, Report: want, Current: got, Differences: []reportDifference{}}
+	differ := func(part, detail string) {
+		res.Differences = append(res.Differences, reportDifference{Part: part, Detail: detail})
+	}
+	res.MAC = "verified"
 	if d := checkMAC(data, want, st.auditKey); d != "" {
-		diffs = append(diffs, d)
+		differ("mac", d)
+		res.MAC = "mismatch"
+		if st.auditKey == nil {
+			res.MAC = "unchecked"
+		}
+	}
+	if want.ReportMAC == "" {
+		res.MAC = "absent"
 	}
 	if got.AuditHeadSeq != want.AuditHeadSeq || got.AuditHeadHash != want.AuditHeadHash {
-		diffs = append(diffs, fmt.Sprintf("audit log head: report has seq %d %s, the log now has seq %d %s",
+		differ("auditLogHead", fmt.Sprintf("audit log head: report has seq %d %s, the log now has seq %d %s",
 			want.AuditHeadSeq, short(want.AuditHeadHash), got.AuditHeadSeq, short(got.AuditHeadHash)))
 	}
 	if got.ConfigHash != want.ConfigHash {
-		diffs = append(diffs, fmt.Sprintf("config: report has %s (%s), now %s (%s)", short(want.ConfigHash), orDash(want.ConfigFile), short(got.ConfigHash), orDash(got.ConfigFile)))
+		differ("config", fmt.Sprintf("config: report has %s (%s), now %s (%s)", short(want.ConfigHash), orDash(want.ConfigFile), short(got.ConfigHash), orDash(got.ConfigFile)))
 	}
 	if got.FindingsHash != want.FindingsHash {
-		diffs = append(diffs, fmt.Sprintf("audit findings: report has %s, now %s (run `warden audit` to see them)", short(want.FindingsHash), short(got.FindingsHash)))
+		differ("findings", fmt.Sprintf("audit findings: report has %s, now %s (run `warden audit` to see them)", short(want.FindingsHash), short(got.FindingsHash)))
 	}
-	if len(diffs) > 0 {
-		for _, d := range diffs {
-			fmt.Fprintf(w.env.Stderr, "warden: report verify: %s\n", d)
+	res.Matches = len(res.Differences) == 0
+	if f == "json" {
+		if err := writeJSON(w.env.Stdout, res); err != nil {
+			return err
 		}
+	} else {
+		w.printReportVerify(res)
+	}
+	if !res.Matches {
 		return gateFailed(errors.New("the report does not match the current state"))
 	}
+	return nil
+}
+
+// printReportVerify prints the outcome of report verify as text: the
+// match on stdout, or each difference on stderr.
+func (w *wiring) printReportVerify(res verifyReportResult) {
+	for _, d := range res.Differences {
+		fmt.Fprintf(w.env.Stderr, "warden: report verify: %s\n", d.Detail)
+	}
+	if !res.Matches {
+		return
+	}
 	sealed := "no MAC (no audit key)"
-	if want.ReportMAC != "" {
+	if res.MAC == "verified" {
 		sealed = "MAC verified"
 	}
 	fmt.Fprintf(w.env.Stdout, "%s matches the current state: audit log head seq %d, config %s, findings %s, %s\n",
-		file, got.AuditHeadSeq, short(got.ConfigHash), short(got.FindingsHash), sealed)
-	return nil
+		res.File, res.Current.AuditHeadSeq, short(res.Current.ConfigHash), short(res.Current.FindingsHash), sealed)
 }
 
 func short(h string) string {
@@ -590,23 +660,67 @@ func orDash(s string) string {
 	return s
 }
 
-// reportPlaybook lists the playbooks, or prints one.
+// playbookList is what report playbook prints as JSON without a NAME.
+type playbookList struct {
+	SchemaVersion int            `json:"schemaVersion"`
+	Playbooks     []playbookInfo `json:"playbooks"`
+}
+
+type playbookInfo struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+}
+
+// playbookDoc is one playbook as JSON: its Markdown as the text prints it.
+type playbookDoc struct {
+	SchemaVersion int `json:"schemaVersion"`
+	playbookInfo
+	Markdown string `json:"markdown"`
+}
+
+// reportPlaybook lists the playbooks (table or json), or prints one
+// (markdown or json).
 func (w *wiring) reportPlaybook(c *cli.Context) error {
 	names := templates.Playbooks()
 	switch c.NArg() {
 	case 0:
-		for _, n := range names {
-			title, _ := templates.PlaybookTitle(n)
-			fmt.Fprintf(w.env.Stdout, "%-20s %s\n", n, title)
+		f, err := format(c, "table", "json")
+		if err != nil {
+			return err
 		}
-		return nil
+		list := playbookList{SchemaVersion: jsonSchemaVersion, Playbooks: make([]playbookInfo, 0, len(names))}
+		rows := make([][]string, 0, len(names))
+		for _, n := range names {
+			title, err := templates.PlaybookTitle(n)
+			if err != nil {
+				return err
+			}
+			list.Playbooks = append(list.Playbooks, playbookInfo{Name: n, Title: title})
+			rows = append(rows, []string{n, title})
+		}
+		if f == "json" {
+			return writeJSON(w.env.Stdout, list)
+		}
+		return writeTable(w.env.Stdout, []string{"NAME", "TITLE"}, rows)
 	case 1:
-		text, err := templates.Playbook(c.Args().First())
+		f, err := format(c, "markdown", "json")
+		if err != nil {
+			return err
+		}
+		name := c.Args().First()
+		text, err := templates.Playbook(name)
 		if errors.Is(err, fs.ErrNotExist) {
-			return usageErrorf("no playbook %q; the playbooks are %s", c.Args().First(), strings.Join(names, ", "))
+			return usageErrorf("no playbook %q; the playbooks are %s", name, strings.Join(names, ", "))
 		}
 		if err != nil {
 			return err
+		}
+		if f == "json" {
+			title, err := templates.PlaybookTitle(name)
+			if err != nil {
+				return err
+			}
+			return writeJSON(w.env.Stdout, playbookDoc{SchemaVersion: jsonSchemaVersion, playbookInfo: playbookInfo{Name: name, Title: title}, Markdown: string(text)})
 		}
 		_, err = w.env.Stdout.Write(text)
 		return err

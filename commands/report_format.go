@@ -112,8 +112,8 @@ func reportMarkdown(r *report.Report, version string) ([]byte, error) {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Warden compliance evidence: %s\n\n", frameworkName(r.Framework))
-	p("Period %s to %s (%d days), generated %s by warden %s.", r.Period.From.Format(time.RFC3339), r.Period.To.Format(time.RFC3339),
-		r.Period.Days, r.Generated.Format(time.RFC3339), version)
+	p("Period %s to %s (%s), generated %s by warden %s.", r.Period.From.Format(time.RFC3339), r.Period.To.Format(time.RFC3339),
+		periodLength(r), r.Generated.Format(time.RFC3339), version)
 	if r.Redacted {
 		p(" Usernames are pseudonymised.")
 	}
@@ -201,6 +201,11 @@ func reportMarkdown(r *report.Report, version string) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// periodLength is how long the report's period is, as people read it.
+func periodLength(r *report.Report) string {
+	return report.HumanDuration(r.Period.To.Sub(r.Period.From))
+}
+
 func onOff(b bool) string { return pick(b, "on", "off") }
 
 func pick(b bool, yes, no string) string {
@@ -217,6 +222,7 @@ type htmlReport struct {
 	Generated     string
 	PeriodFrom    string
 	PeriodTo      string
+	PeriodLength  string
 	IntegrityJSON string
 	ScoreSVG      template.HTML
 	StatusSVG     template.HTML
@@ -232,7 +238,7 @@ func reportHTML(r *report.Report, version string) ([]byte, error) {
 		return nil, fmt.Errorf("parse report template: %w", err)
 	}
 	d := htmlReport{R: r, Version: version, FrameworkName: frameworkName(r.Framework), Generated: r.Generated.Format(time.RFC3339),
-		PeriodFrom: r.Period.From.Format(time.DateOnly), PeriodTo: r.Period.To.Format(time.DateOnly), IntegrityJSON: integrityJSON(r),
+		PeriodFrom: r.Period.From.Format(time.DateOnly), PeriodTo: r.Period.To.Format(time.DateOnly), PeriodLength: periodLength(r), IntegrityJSON: integrityJSON(r),
 		ScoreSVG: scoreSVG(r.Audit), StatusSVG: statusSVG(r.Summary), SeveritySVG: severitySVG(r.Audit), EventsSVG: eventsSVG(r.Log.Daily)}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {

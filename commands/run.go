@@ -10,10 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/AlecAivazis/survey/v2/terminal"
+	"github.com/urfave/cli/v2"
 
 	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/config"
@@ -21,6 +23,7 @@ import (
 	"github.com/warden-sec/warden/core/sops"
 	"github.com/warden-sec/warden/core/statedir"
 	"github.com/warden-sec/warden/core/store"
+	"github.com/warden-sec/warden/internal/suggest"
 )
 
 // Exit codes, documented in the README.
@@ -31,11 +34,15 @@ const (
 	ExitInternal = 3 // internal error: a bug or an environment failure
 )
 
-// BuildInfo is injected at link time (see .goreleaser.yaml).
+// BuildInfo is injected at link time (see .goreleaser.yaml); what the
+// linker leaves out comes from the VCS stamp of the Go toolchain (see
+// stamped in version.go).
 type BuildInfo struct {
 	Version string
 	Commit  string
 	Date    string
+	// Modified: the checkout had uncommitted changes when it was built.
+	Modified bool
 }
 
 // Env is what a command takes from its process. Tests build their own.
@@ -51,9 +58,11 @@ type Env struct {
 	ScryptWorkFactor int
 }
 
-// ProcessEnv returns the Env of the running process.
+// ProcessEnv returns the Env of the running process. What build leaves
+// empty is read from the binary's VCS stamp.
 func ProcessEnv(build BuildInfo) Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now, Build: build}
+	info, _ := debug.ReadBuildInfo()
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now, Build: stamped(build, info)}
 }
 
 // Run runs the command line args (args[0] is the program name) and returns
@@ -76,6 +85,78 @@ func Run(ctx context.Context, args []string, env Env) int {
 	code := exitCode(err)
 	printError(env.Stderr, err)
 	return code
+}
+
+// invokedAs is the command line that leads to c's command, such as
+// "warden users 2fa" (the root is always "warden", whatever the binary's
+// name).
+func invokedAs(c *cli.Context) string {
+	var names []string
+	lineage := c.Lineage()
+	for i := len(lineage) - 1; i >= 0; i-- {
+		if cmd := lineage[i].Command; cmd != nil {
+			names = append(names, cmd.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "warden"
+	}
+	names[0] = "warden"
+	return strings.Join(names, " ")
+}
+
+// unknownCommand refuses a name that is none of c's subcommands, with the
+// closest one as a hint when name looks like a typo of it.
+func unknownCommand(c *cli.Context, name string) error {
+	path := invokedAs(c)
+	var names []string
+	canonical := map[string]string{}
+	if c.Command != nil {
+		for _, s := range c.Command.Subcommands {
+			if s.Hidden {
+				continue
+			}
+			for _, n := range s.Names() {
+				names = append(names, n)
+				canonical[n] = s.Name
+			}
+		}
+	}
+	hint := fmt.Sprintf("run `%s --help` for the list", path)
+	if s := suggest.Closest(name, names); s != "" {
+		hint = fmt.Sprintf("did you mean `%s %s`?\n%s", path, canonical[s], hint)
+	}
+	return &exitError{code: ExitInput, err: fmt.Errorf("unknown command %q for %s", name, path), hint: hint}
+}
+
+// usageError is a flag parsing error as a usage error: an unknown flag is
+// named with its dashes (-c, --config) and gets the closest visible flag of
+// the command as a hint.
+func usageError(c *cli.Context, err error, path string) error {
+	hint := fmt.Sprintf("run `%s --help` for usage", path)
+	name, unknown := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !unknown || c.Command == nil {
+		return &exitError{code: ExitInput, err: err, hint: hint}
+	}
+	var names []string
+	for _, f := range c.Command.Flags {
+		if v, ok := f.(cli.VisibleFlag); ok && !v.IsVisible() {
+			continue
+		}
+		names = append(names, f.Names()...)
+	}
+	if s := suggest.Closest(name, names); s != "" {
+		hint = fmt.Sprintf("did you mean %s?\n%s", dashed(s), hint)
+	}
+	return &exitError{code: ExitInput, err: fmt.Errorf("unknown flag %s for %s", dashed(name), path), hint: hint}
+}
+
+// dashed writes a flag name as it is typed: -c, --config.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // exitError carries an exit code and an optional hint.

@@ -39,7 +39,7 @@ func (w *wiring) sandboxCommand() *cli.Command {
 					"With --shell, one argument is a command line for /bin/sh -c, checked command by command.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "workspace", Usage: "directory mounted read-write at /workspace (default: sandbox.workspace, or workspace/ in the state dir)", EnvVars: []string{"WARDEN_SANDBOX_WORKSPACE"}},
-					&cli.BoolFlag{Name: "net", Usage: "give the command the host's network (default: sandbox.network)", EnvVars: []string{"WARDEN_SANDBOX_NET"}},
+					&cli.BoolFlag{Name: "net", Usage: "give the command the network, never this host itself (default: sandbox.network)", EnvVars: []string{"WARDEN_SANDBOX_NET"}},
 					&cli.DurationFlag{Name: "timeout", Usage: "wall-clock limit (default: sandbox.timeout)", EnvVars: []string{"WARDEN_SANDBOX_TIMEOUT"}},
 					&cli.BoolFlag{Name: "shell", Usage: "run the single argument as a shell command line", EnvVars: []string{"WARDEN_SANDBOX_SHELL"}},
 					&cli.BoolFlag{Name: "report", Usage: "print how the command ended, as JSON, on stderr", EnvVars: []string{"WARDEN_SANDBOX_REPORT"}},
@@ -254,7 +254,13 @@ func checkRows(o checkOutput) [][]string {
 			return yes(inNS[ns])
 		})})
 	}
+	guardHost := yes(o.Host.LoopbackGuard)
+	if o.Host.LoopbackGuardNote != "" {
+		guardHost += " (" + o.Host.LoopbackGuardNote + ")"
+	}
 	rows = append(rows,
+		[]string{"loopback guard (with network)", guardHost, force(func() string { return networkText(o.InForce.Network) })},
+		[]string{"workspace ownership", "-", force(func() string { return workspaceText(*o.InForce) })},
 		[]string{"seccomp allow-list", yes(o.Host.Seccomp), force(func() string { return yes(o.InForce.Seccomp) })},
 		[]string{"landlock", landlockText(o.Host.LandlockABI), force(func() string { return landlockText(o.InForce.Landlock) })},
 		[]string{"capabilities dropped, no_new_privs", "yes", force(func() string { return "yes" })},
@@ -271,6 +277,32 @@ func checkRows(o checkOutput) [][]string {
 		rows = append(rows, []string{"error", "", o.Error})
 	}
 	return rows
+}
+
+// networkText says what network the command has.
+func networkText(n string) string {
+	switch n {
+	case sandbox.NetworkNone:
+		return "- (no network)"
+	case sandbox.NetworkGuarded:
+		return "yes: this host's own addresses refused"
+	case sandbox.NetworkUnguarded:
+		return "NO: this host's services are reachable"
+	}
+	return n
+}
+
+// workspaceText says how the workspace's files keep their owner.
+func workspaceText(l sandbox.Layers) string {
+	switch l.Workspace {
+	case sandbox.WorkspaceIdmapped:
+		return "idmapped mount: host " + l.WorkspaceOwner + " is 0:0 inside"
+	case sandbox.WorkspaceOwnIDs:
+		return "own ids: host " + l.WorkspaceOwner + " is 0:0 inside"
+	case sandbox.WorkspaceUnmapped:
+		return "unmapped: the command works as host uid " + strconv.Itoa(sandbox.HostIDBase)
+	}
+	return l.Workspace
 }
 
 func landlockText(abi int) string {

@@ -29,6 +29,7 @@ func (w *wiring) secretsCommand() *cli.Command {
 						EnvVars: []string{"WARDEN_SECRETS_PASSPHRASE_MODE"}},
 					&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "also encrypt for this age recipient, e.g. a backup key (repeatable)",
 						EnvVars: []string{"WARDEN_RECIPIENTS"}},
+					resultFormatFlag(),
 				},
 				Action: w.secretsInit,
 			},
@@ -40,6 +41,7 @@ func (w *wiring) secretsCommand() *cli.Command {
 					&cli.StringFlag{Name: "from-file", Usage: "read the value from this file", TakesFile: true, EnvVars: []string{"WARDEN_SECRET_FILE"}},
 					&cli.BoolFlag{Name: "generate", Usage: "generate a random value (URL-safe base64) instead of reading one", EnvVars: []string{"WARDEN_SECRET_GENERATE"}},
 					&cli.IntFlag{Name: "bytes", Value: 32, Usage: "random bytes for --generate (16 to 256)", EnvVars: []string{"WARDEN_SECRET_BYTES"}},
+					resultFormatFlag(),
 				},
 				Action: w.secretsSet,
 			},
@@ -59,6 +61,7 @@ func (w *wiring) secretsCommand() *cli.Command {
 				Name:      "rm",
 				Usage:     "remove a secret",
 				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{resultFormatFlag()},
 				Action:    w.secretsRm,
 			},
 			{
@@ -68,6 +71,7 @@ func (w *wiring) secretsCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "the new recipients (default: your identity's)",
 						EnvVars: []string{"WARDEN_RECIPIENTS"}},
 					&cli.BoolFlag{Name: "passphrase", Usage: "switch to a passphrase (asks for the new one)", EnvVars: []string{"WARDEN_SECRETS_PASSPHRASE_MODE"}},
+					resultFormatFlag(),
 				},
 				Action: w.secretsRekey,
 			},
@@ -118,8 +122,29 @@ func (w *wiring) ensureIdentity(kr *secrets.Keyring) (path string, created bool,
 	return path, true, err
 }
 
+// secretsResult is what the secret store commands that change something
+// print as JSON. Values never appear: only names, paths and recipients.
+type secretsResult struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Store         string `json:"store"`
+	// Action is created, stored, removed or rekeyed.
+	Action     string   `json:"action"`
+	Name       string   `json:"name,omitempty"`
+	Replaced   bool     `json:"replaced,omitempty"`
+	Generated  bool     `json:"generated,omitempty"`
+	Bits       int      `json:"bits,omitempty"`
+	Recipients []string `json:"recipients,omitempty"`
+	Previous   []string `json:"previousRecipients,omitempty"`
+	// Identity is the identity file created along with the store.
+	Identity string `json:"identityCreated,omitempty"`
+}
+
 func (w *wiring) secretsInit(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	sess, err := w.openState(c.Context, c)
@@ -168,12 +193,15 @@ func (w *wiring) secretsInit(c *cli.Context) error {
 		_ = os.Remove(st.Path()) // unrecorded: undo
 		return err
 	}
+	var text strings.Builder
+	res := secretsResult{SchemaVersion: jsonSchemaVersion, Store: st.Path(), Action: "created", Recipients: labels(recipients)}
 	if createdIdentity {
-		fmt.Fprintf(w.env.Stdout, "created identity %s (recipient %s)\n", idPath, recipients[0].Label)
+		res.Identity = idPath
+		fmt.Fprintf(&text, "created identity %s (recipient %s)\n", idPath, recipients[0].Label)
 		w.notef("hint: back up %s; without it the secret store and encrypted configs cannot be opened", idPath)
 	}
-	fmt.Fprintf(w.env.Stdout, "created secret store %s, encrypted for %s\n", st.Path(), strings.Join(labels(recipients), ", "))
-	return nil
+	fmt.Fprintf(&text, "created secret store %s, encrypted for %s\n", st.Path(), strings.Join(labels(recipients), ", "))
+	return w.printResult(f, res, text.String())
 }
 
 // reservedSecret reports names the audit log keeps for itself.
@@ -211,6 +239,10 @@ func (w *wiring) openStore(c *cli.Context) (*secrets.Store, *session, error) {
 
 func (w *wiring) secretsSet(c *cli.Context) error {
 	name, err := nameArg(c)
+	if err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
 	if err != nil {
 		return err
 	}
@@ -260,8 +292,11 @@ func (w *wiring) secretsSet(c *cli.Context) error {
 	if replaced {
 		what += ", replacing the previous value,"
 	}
-	fmt.Fprintf(w.env.Stdout, "%s %s in %s\n", what, name, st.Path())
-	return nil
+	res := secretsResult{SchemaVersion: jsonSchemaVersion, Store: st.Path(), Action: "stored", Name: name, Replaced: replaced, Generated: generated}
+	if generated {
+		res.Bits = c.Int("bytes") * 8
+	}
+	return w.printResult(f, res, fmt.Sprintf("%s %s in %s\n", what, name, st.Path()))
 }
 
 func (w *wiring) secretsGet(c *cli.Context) error {
@@ -349,6 +384,10 @@ func (w *wiring) secretsRm(c *cli.Context) error {
 	if reservedSecret(name) {
 		return inputError(fmt.Errorf("%s is reserved for the audit log", name), "removing it would make the audit log unverifiable")
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	st, sess, err := w.openStore(c)
 	if err != nil {
 		return err
@@ -364,12 +403,16 @@ func (w *wiring) secretsRm(c *cli.Context) error {
 		}
 		return err
 	}
-	fmt.Fprintf(w.env.Stdout, "removed %s\n", name)
-	return nil
+	return w.printResult(f, secretsResult{SchemaVersion: jsonSchemaVersion, Store: st.Path(), Action: "removed", Name: name},
+		fmt.Sprintf("removed %s\n", name))
 }
 
 func (w *wiring) secretsRekey(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	st, sess, err := w.openStore(c)
@@ -405,9 +448,8 @@ func (w *wiring) secretsRekey(c *cli.Context) error {
 		func() error { return st.Rekey(c.Context, recipients) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(w.env.Stdout, "rekeyed %s: new data key, encrypted for %s (was %s)\n", st.Path(),
-		strings.Join(labels(recipients), ", "), strings.Join(before, ", "))
-	return nil
+	return w.printResult(f, secretsResult{SchemaVersion: jsonSchemaVersion, Store: st.Path(), Action: "rekeyed", Recipients: labels(recipients), Previous: before},
+		fmt.Sprintf("rekeyed %s: new data key, encrypted for %s (was %s)\n", st.Path(), strings.Join(labels(recipients), ", "), strings.Join(before, ", ")))
 }
 
 // recordCreation records something a command has just created; the caller

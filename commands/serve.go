@@ -45,6 +45,7 @@ func (w *wiring) serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Usage: "address to listen on, overriding gateway.listen (port 0 picks a free port)", EnvVars: []string{"WARDEN_LISTEN"}},
 			&cli.StringFlag{Name: "addr-file", TakesFile: true, Usage: "write the address actually listened on to this file once ready", EnvVars: []string{"WARDEN_ADDR_FILE"}},
+			&cli.StringFlag{Name: "log-format", Usage: "format of the log lines on stderr, overriding logging.format (json: every line, messages and errors included): text or json", EnvVars: []string{"WARDEN_SERVE_LOG_FORMAT"}},
 		},
 		Action: w.serve,
 	}
@@ -54,9 +55,18 @@ func (w *wiring) serveCommand() *cli.Command {
 // config is invalid, the state dir or config file is group/world accessible
 // and cannot be fixed, the address is beyond loopback without TLS, or the
 // audit log cannot be opened or written.
-func (w *wiring) serve(c *cli.Context) error {
+func (w *wiring) serve(c *cli.Context) (err error) {
 	if err := noArgs(c); err != nil {
 		return err
+	}
+	logFormat := c.String("log-format")
+	if logFormat != "" && logFormat != "text" && logFormat != "json" {
+		return usageErrorf("--log-format %q is not one of text, json", logFormat)
+	}
+	stderr := w.env.Stderr
+	if logFormat == "json" {
+		// Known before the config is read: what comes before it is JSON too.
+		defer w.jsonMessages(stderr, config.Logging{Format: "json"})(&err)
 	}
 	ctx := c.Context
 	sess, err := w.serveSession(c)
@@ -64,7 +74,13 @@ func (w *wiring) serve(c *cli.Context) error {
 		return err
 	}
 	cfg := sess.config.Config
-	logger := newLogger(w.env.Stderr, cfg.Logging)
+	logging := cfg.Logging
+	if logFormat != "" {
+		logging.Format = logFormat
+	} else if logging.Format == "json" {
+		defer w.jsonMessages(stderr, logging)(&err)
+	}
+	logger := newLogger(stderr, logging)
 
 	listen := cfg.Gateway.Listen
 	if l := c.String("listen"); l != "" {
@@ -448,15 +464,11 @@ func (w *wiring) writeCheckpoint(ctx context.Context, a *auditSession, path stri
 // loadTLS reads the certificate pair; relative paths are relative to the
 // config file.
 func loadTLS(t config.TLS, configPath string) (*tls.Config, error) {
-	rel := func(p string) string {
-		if filepath.IsAbs(p) || configPath == "" {
-			return p
-		}
-		return filepath.Join(filepath.Dir(configPath), p)
-	}
-	cert, err := tls.LoadX509KeyPair(rel(t.Cert), rel(t.Key))
+	certPath, keyPath := config.ResolvePath(configPath, t.Cert), config.ResolvePath(configPath, t.Key)
+	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
 	if err != nil {
-		return nil, inputError(fmt.Errorf("gateway.tls: load %s and %s: %w", rel(t.Cert), rel(t.Key), err), "`warden tls self-signed` makes a pair for local use")
+		return nil, inputError(fmt.Errorf("gateway.tls: load %s and %s: %w", certPath, keyPath, err),
+			"`warden config validate` names the file and line at fault; `warden tls self-signed` makes a pair for local use")
 	}
 	min := uint16(tls.VersionTLS13)
 	if t.MinVersion == "1.2" {
@@ -474,6 +486,48 @@ func newLogger(out io.Writer, l config.Logging) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(out, opts))
 	}
 	return slog.New(slog.NewTextHandler(out, opts))
+}
+
+// jsonMessages makes serve's own messages (notes, warnings, the setup
+// code) and a failure to start JSON log records on out, so that a log
+// pipeline reading stderr gets JSON lines only. They are written whatever
+// the level, as they are in text. The function it returns, deferred with
+// serve's error, logs that error (with its hints) instead of Run.
+func (w *wiring) jsonMessages(out io.Writer, l config.Logging) func(*error) {
+	h := newLogger(out, l).Handler()
+	w.env.Stderr = &messageLog{h: h, now: w.env.Now}
+	return func(errp *error) {
+		err := *errp
+		if err == nil {
+			return
+		}
+		rec := slog.NewRecord(w.env.Now(), slog.LevelError, "serve failed", 0)
+		rec.AddAttrs(slog.String("error", err.Error()))
+		if hints := hintsOf(err); len(hints) > 0 {
+			rec.AddAttrs(slog.Any("hints", hints))
+		}
+		_ = h.Handle(context.Background(), rec)
+		*errp = &exitError{code: exitCode(err), err: err, quiet: true}
+	}
+}
+
+// messageLog turns each "warden: …" message written to it into a record.
+type messageLog struct {
+	h   slog.Handler
+	now func() time.Time
+}
+
+func (m *messageLog) Write(p []byte) (int, error) {
+	msg := strings.TrimPrefix(strings.TrimSpace(string(p)), "warden: ")
+	level := slog.LevelInfo
+	if rest, ok := strings.CutPrefix(msg, "warning: "); ok {
+		level, msg = slog.LevelWarn, rest
+	}
+	rec := slog.NewRecord(m.now(), level, strings.Join(strings.Fields(msg), " "), 0)
+	if err := m.h.Handle(context.Background(), rec); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // stateProblems lists what in the state dir is still not private after

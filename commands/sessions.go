@@ -28,12 +28,27 @@ func (w *wiring) sessionsCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "user", Usage: "with --all: the user whose sessions end", EnvVars: []string{"WARDEN_SESSIONS_USER"}},
 					&cli.BoolFlag{Name: "all", Usage: "end every session of --user", EnvVars: []string{"WARDEN_SESSIONS_ALL"}},
+					resultFormatFlag(),
 				},
 				Action: w.sessionsRevoke,
 			},
-			{Name: "cleanup", Usage: "remove expired sessions (the gateway also does it on its maintenance tick)", Action: w.sessionsCleanup},
+			{Name: "cleanup", Usage: "remove expired sessions (the gateway also does it on its maintenance tick)", Flags: []cli.Flag{resultFormatFlag()}, Action: w.sessionsCleanup},
 		},
 	}
+}
+
+// sessionsRevoked is what `sessions revoke --format json` prints.
+type sessionsRevoked struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	User          string `json:"user,omitempty"`    // with --all
+	Session       string `json:"session,omitempty"` // the one ended
+	Revoked       int    `json:"revoked"`
+}
+
+// sessionsCleaned is what `sessions cleanup --format json` prints.
+type sessionsCleaned struct {
+	SchemaVersion int `json:"schemaVersion"`
+	Removed       int `json:"removed"`
 }
 
 type sessionsOutput struct {
@@ -89,6 +104,10 @@ func (w *wiring) sessionsRevoke(c *cli.Context) error {
 	case !all && c.NArg() != 1:
 		return usageErrorf("give a session ID, or --user NAME --all")
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	a, err := w.openAuth(c)
 	if err != nil {
 		return err
@@ -99,18 +118,22 @@ func (w *wiring) sessionsRevoke(c *cli.Context) error {
 		if err != nil {
 			return authError(err)
 		}
-		fmt.Fprintf(w.env.Stdout, "revoked %d session%s of %s\n", n, plural(n), user)
-		return nil
+		return w.printResult(f, sessionsRevoked{SchemaVersion: jsonSchemaVersion, User: user, Revoked: n},
+			fmt.Sprintf("revoked %d session%s of %s\n", n, plural(n), user))
 	}
 	if err := a.svc.RevokeSession(c.Context, localActor(), c.Args().First(), "local"); err != nil {
 		return authError(err)
 	}
-	fmt.Fprintf(w.env.Stdout, "revoked session %s\n", c.Args().First())
-	return nil
+	return w.printResult(f, sessionsRevoked{SchemaVersion: jsonSchemaVersion, Session: c.Args().First(), Revoked: 1},
+		fmt.Sprintf("revoked session %s\n", c.Args().First()))
 }
 
 func (w *wiring) sessionsCleanup(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
 		return err
 	}
 	a, err := w.openAuth(c)
@@ -122,6 +145,6 @@ func (w *wiring) sessionsCleanup(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w.env.Stdout, "removed %d expired session%s\n", n, plural(n))
-	return nil
+	return w.printResult(f, sessionsCleaned{SchemaVersion: jsonSchemaVersion, Removed: n},
+		fmt.Sprintf("removed %d expired session%s\n", n, plural(n)))
 }

@@ -12,9 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-sec/warden/core/atomicfile"
 )
@@ -32,6 +34,7 @@ func (w *wiring) tlsCommand() *cli.Command {
 					&cli.StringFlag{Name: "out-dir", Usage: "directory for cert.pem and key.pem (default: tls/ in the state directory)", EnvVars: []string{"WARDEN_TLS_OUT_DIR"}},
 					&cli.DurationFlag{Name: "valid-for", Value: 365 * 24 * time.Hour, Usage: "lifetime of the certificate", EnvVars: []string{"WARDEN_TLS_VALID_FOR"}},
 					&cli.BoolFlag{Name: "force", Usage: "replace an existing pair", EnvVars: []string{"WARDEN_TLS_FORCE"}},
+					resultFormatFlag(),
 				},
 				Action: w.tlsSelfSigned,
 			},
@@ -39,9 +42,22 @@ func (w *wiring) tlsCommand() *cli.Command {
 	}
 }
 
+// tlsPair is what `tls self-signed --format json` prints.
+type tlsPair struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	Cert          string    `json:"cert"`
+	Key           string    `json:"key"`
+	Hosts         []string  `json:"hosts"`
+	NotAfter      time.Time `json:"notAfter"`
+}
+
 func (w *wiring) tlsSelfSigned(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
+	}
+	outFormat, ferr := format(c, "text", "json")
+	if ferr != nil {
+		return ferr
 	}
 	dir := c.String("out-dir")
 	if dir == "" {
@@ -53,6 +69,12 @@ func (w *wiring) tlsSelfSigned(c *cli.Context) error {
 	}
 	if c.Duration("valid-for") <= 0 {
 		return usageErrorf("--valid-for must be positive")
+	}
+	// The config resolves a relative path against its own directory, not
+	// against where this command runs: print paths that need no resolving.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("locate %s: %w", c.String("out-dir"), err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
@@ -76,9 +98,45 @@ func (w *wiring) tlsSelfSigned(c *cli.Context) error {
 	if err := atomicfile.Write(certPath, certPEM, atomicfile.Options{Mode: 0o600}); err != nil {
 		return err
 	}
-	fmt.Fprintf(w.env.Stdout, "wrote %s and %s for %v\n", certPath, keyPath, hosts)
-	fmt.Fprintf(w.env.Stdout, "use them in warden.yaml:\n  gateway:\n    tls:\n      cert: %s\n      key: %s\n", certPath, keyPath)
+	if outFormat == "json" {
+		return writeJSON(w.env.Stdout, tlsPair{SchemaVersion: jsonSchemaVersion, Cert: certPath, Key: keyPath,
+			Hosts: uniq(hosts), NotAfter: w.env.Now().Add(c.Duration("valid-for")).UTC().Truncate(time.Second)})
+	}
+	snippet, err := tlsSnippet(certPath, keyPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w.env.Stdout, "wrote %s and %s (mode 0600) for %s, valid until %s\n", certPath, keyPath,
+		strings.Join(uniq(hosts), ", "), w.env.Now().Add(c.Duration("valid-for")).UTC().Format(time.DateOnly))
+	fmt.Fprintf(w.env.Stdout, "add to warden.yaml (then check with `warden config validate`):\n\n%s", snippet)
 	return nil
+}
+
+// tlsSnippet is the gateway.tls section for a pair, as YAML to paste
+// (quoted where a path needs it).
+func tlsSnippet(certPath, keyPath string) (string, error) {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(map[string]any{"gateway": map[string]any{"tls": map[string]string{"cert": certPath, "key": keyPath}}}); err != nil {
+		return "", err
+	}
+	if err := enc.Close(); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func uniq(ss []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // selfSigned makes a certificate for hosts, valid from now for d.

@@ -21,6 +21,7 @@ func (w *wiring) tokensCommand() *cli.Command {
 					&cli.StringFlag{Name: "name", Usage: "a name for the token (required)", EnvVars: []string{"WARDEN_TOKEN_NAME"}},
 					&cli.StringFlag{Name: "role", Value: "agent", Usage: "agent, operator or viewer", EnvVars: []string{"WARDEN_TOKEN_ROLE"}},
 					&cli.StringFlag{Name: "expires", Usage: "lifetime such as 30d or 12h (default: no expiry)", EnvVars: []string{"WARDEN_TOKEN_EXPIRES"}},
+					resultFormatFlag(),
 				},
 				Action: w.tokensCreate,
 			},
@@ -29,7 +30,7 @@ func (w *wiring) tokensCommand() *cli.Command {
 				Flags:  []cli.Flag{formatFlag("WARDEN_TOKENS_FORMAT", "table", "json")},
 				Action: w.tokensList,
 			},
-			{Name: "revoke", Usage: "revoke a token by name or id", ArgsUsage: "NAME|ID", Action: w.tokensRevoke},
+			{Name: "revoke", Usage: "revoke a token by name or id", ArgsUsage: "NAME|ID", Flags: []cli.Flag{resultFormatFlag()}, Action: w.tokensRevoke},
 		},
 	}
 }
@@ -40,6 +41,10 @@ func (w *wiring) tokensCreate(c *cli.Context) error {
 	}
 	if c.String("name") == "" {
 		return usageErrorf("--name is required")
+	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
 	}
 	role, err := auth.ParseRole(c.String("role"))
 	if err != nil {
@@ -60,13 +65,29 @@ func (w *wiring) tokensCreate(c *cli.Context) error {
 	if err != nil {
 		return authError(err)
 	}
-	fmt.Fprintln(w.env.Stdout, tok)
+	if err := w.printResult(f, tokenCreated{SchemaVersion: jsonSchemaVersion, Token: tok, GatewayToken: *info}, tok+"\n"); err != nil {
+		return err
+	}
 	exp := "never expires"
 	if info.Expires != nil {
 		exp = "expires " + info.Expires.Format(time.RFC3339)
 	}
 	w.notef("token %s (id %s, role %s, %s): this is the only time it is shown; store it in the agent's secret store", info.Name, info.ID, info.Role, exp)
 	return nil
+}
+
+// tokenCreated is what `tokens create --format json` prints: the token
+// (this once) and its record.
+type tokenCreated struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Token         string `json:"token"`
+	auth.GatewayToken
+}
+
+// tokenRevoked is what `tokens revoke --format json` prints.
+type tokenRevoked struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Revoked       string `json:"revoked"` // the name or id given
 }
 
 type tokensOutput struct {
@@ -124,6 +145,10 @@ func (w *wiring) tokensRevoke(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	a, err := w.openAuth(c)
 	if err != nil {
 		return err
@@ -132,6 +157,5 @@ func (w *wiring) tokensRevoke(c *cli.Context) error {
 	if err := a.svc.RevokeToken(c.Context, localActor(), name); err != nil {
 		return authError(err)
 	}
-	fmt.Fprintf(w.env.Stdout, "revoked token %s\n", name)
-	return nil
+	return w.printResult(f, tokenRevoked{SchemaVersion: jsonSchemaVersion, Revoked: name}, fmt.Sprintf("revoked token %s\n", name))
 }

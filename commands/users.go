@@ -18,7 +18,7 @@ func (w *wiring) usersCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name: "add", Usage: "add a user (password from a hidden prompt or the first line of stdin)", ArgsUsage: nameArgs,
-				Flags:  []cli.Flag{&cli.StringFlag{Name: "role", Value: "viewer", Usage: "admin, operator, agent or viewer", EnvVars: []string{"WARDEN_USER_ROLE"}}},
+				Flags:  []cli.Flag{&cli.StringFlag{Name: "role", Value: "viewer", Usage: "admin, operator, agent or viewer", EnvVars: []string{"WARDEN_USER_ROLE"}}, resultFormatFlag()},
 				Action: w.usersAdd,
 			},
 			{
@@ -26,16 +26,18 @@ func (w *wiring) usersCommand() *cli.Command {
 				Flags:  []cli.Flag{formatFlag("WARDEN_USERS_FORMAT", "table", "json")},
 				Action: w.usersList,
 			},
-			{Name: "disable", Usage: "stop a user from logging in and end their sessions", ArgsUsage: nameArgs, Action: w.usersDisable},
-			{Name: "passwd", Usage: "change a password (current, then new: prompts or two lines on stdin); ends every session", ArgsUsage: nameArgs, Action: w.usersPasswd},
+			{Name: "disable", Usage: "stop a user from logging in and end their sessions", ArgsUsage: nameArgs, Flags: []cli.Flag{resultFormatFlag()}, Action: w.usersDisable},
+			{Name: "passwd", Usage: "change a password (current, then new: prompts or two lines on stdin); ends every session", ArgsUsage: nameArgs, Flags: []cli.Flag{resultFormatFlag()}, Action: w.usersPasswd},
 			{
 				Name:  "2fa",
 				Usage: "two-factor authentication (TOTP) for a user",
 				Subcommands: []*cli.Command{
-					{Name: "enroll", Usage: "start TOTP enrollment: checks the password, shows the QR code and secret", ArgsUsage: nameArgs, Action: w.twoFAEnroll},
-					{Name: "confirm", Usage: "finish enrollment with a code from the app; prints the recovery codes once", ArgsUsage: nameArgs, Action: w.twoFAConfirm},
-					{Name: "recovery-codes", Usage: "replace a user's recovery codes (checks the password); the old ones stop working", ArgsUsage: nameArgs, Action: w.twoFARecovery},
-					{Name: "disable", Usage: "turn two-factor off for a user (admin)", ArgsUsage: nameArgs, Action: w.twoFADisable},
+					{Name: "enroll", Usage: "start TOTP enrollment: checks the password, shows the QR code and secret", ArgsUsage: nameArgs, Flags: []cli.Flag{resultFormatFlag()}, Action: w.twoFAEnroll,
+						Description: "On a terminal it then asks for a first code and finishes as `confirm` does. With --format json\n" +
+							"it prints the secret and URI as JSON and leaves the code to `warden users 2fa confirm NAME`."},
+					{Name: "confirm", Usage: "finish enrollment with a code from the app; prints the recovery codes once", ArgsUsage: nameArgs, Flags: []cli.Flag{resultFormatFlag()}, Action: w.twoFAConfirm},
+					{Name: "recovery-codes", Usage: "replace a user's recovery codes (checks the password); the old ones stop working", ArgsUsage: nameArgs, Flags: []cli.Flag{resultFormatFlag()}, Action: w.twoFARecovery},
+					{Name: "disable", Usage: "turn two-factor off for a user (admin)", ArgsUsage: nameArgs, Flags: []cli.Flag{resultFormatFlag()}, Action: w.twoFADisable},
 				},
 			},
 		},
@@ -61,6 +63,10 @@ func (w *wiring) usersAdd(c *cli.Context) error {
 	if err := auth.ValidateName(strings.ToLower(name)); err != nil {
 		return inputError(err, "")
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	pw, err := w.secretInputs(c, secretPrompt{label: "password for " + name, confirm: true})
 	if err != nil {
 		return err
@@ -74,11 +80,47 @@ func (w *wiring) usersAdd(c *cli.Context) error {
 	if err != nil {
 		return authError(err)
 	}
-	fmt.Fprintf(w.env.Stdout, "added user %s (role %s)\n", u.Name, u.Role)
+	if err := w.printResult(f, userResult{SchemaVersion: jsonSchemaVersion, User: u}, fmt.Sprintf("added user %s (role %s)\n", u.Name, u.Role)); err != nil {
+		return err
+	}
 	if u.Owner {
 		w.notef("%s is the owner: with sandbox mode non-main, commands from their own login sessions run on the host (gateway.owner changes it)", u.Name)
 	}
 	return nil
+}
+
+// userResult is what `users add --format json` prints.
+type userResult struct {
+	SchemaVersion int        `json:"schemaVersion"`
+	User          *auth.User `json:"user"`
+}
+
+// userChange is what the commands that change a user print as JSON.
+type userChange struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	User          string `json:"user"`
+	// Change names what was done: disabled, password_changed,
+	// two_factor_disabled.
+	Change string `json:"change"`
+	// SessionsEnded says whether every session of the user ended.
+	SessionsEnded bool `json:"sessionsEnded"`
+}
+
+// twoFactorEnrollment is what `users 2fa enroll --format json` prints.
+type twoFactorEnrollment struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	User          string `json:"user"`
+	Secret        string `json:"secret"`
+	URI           string `json:"uri"`
+}
+
+// recoveryCodes is what `users 2fa confirm` and `recovery-codes` print
+// as JSON; the codes are shown only this once.
+type recoveryCodes struct {
+	SchemaVersion int      `json:"schemaVersion"`
+	User          string   `json:"user"`
+	TwoFactor     bool     `json:"twoFactor"`
+	RecoveryCodes []string `json:"recoveryCodes"`
 }
 
 type usersOutput struct {
@@ -144,6 +186,10 @@ func (w *wiring) usersDisable(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	a, err := w.openAuth(c)
 	if err != nil {
 		return err
@@ -152,12 +198,16 @@ func (w *wiring) usersDisable(c *cli.Context) error {
 	if err := a.svc.DisableUser(c.Context, localActor(), name); err != nil {
 		return authError(err)
 	}
-	fmt.Fprintf(w.env.Stdout, "disabled %s and ended their sessions\n", name)
-	return nil
+	return w.printResult(f, userChange{SchemaVersion: jsonSchemaVersion, User: name, Change: "disabled", SessionsEnded: true},
+		fmt.Sprintf("disabled %s and ended their sessions\n", name))
 }
 
 func (w *wiring) usersPasswd(c *cli.Context) error {
 	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
 	if err != nil {
 		return err
 	}
@@ -173,12 +223,16 @@ func (w *wiring) usersPasswd(c *cli.Context) error {
 	if err := a.svc.ResetPassword(c.Context, localActor(), name, in[0], in[1], "local"); err != nil {
 		return authError(err)
 	}
-	fmt.Fprintf(w.env.Stdout, "changed the password of %s; every session of theirs has ended\n", name)
-	return nil
+	return w.printResult(f, userChange{SchemaVersion: jsonSchemaVersion, User: name, Change: "password_changed", SessionsEnded: true},
+		fmt.Sprintf("changed the password of %s; every session of theirs has ended\n", name))
 }
 
 func (w *wiring) twoFAEnroll(c *cli.Context) error {
 	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
 	if err != nil {
 		return err
 	}
@@ -195,6 +249,10 @@ func (w *wiring) twoFAEnroll(c *cli.Context) error {
 	if err != nil {
 		return authError(err)
 	}
+	if f == "json" {
+		w.notef("add the secret to an authenticator app, then run: warden users 2fa confirm %s", name)
+		return writeJSON(w.env.Stdout, twoFactorEnrollment{SchemaVersion: jsonSchemaVersion, User: name, Secret: en.Secret, URI: en.URI})
+	}
 	out := w.env.Stdout
 	if _, tty := ttyFile(w.env.Stdout); tty {
 		fmt.Fprint(out, en.Terminal)
@@ -208,7 +266,7 @@ func (w *wiring) twoFAEnroll(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return w.confirm(c, a, name, code)
+	return w.confirm(c, a, name, code, f)
 }
 
 func groupSecret(s string) string {
@@ -227,6 +285,10 @@ func (w *wiring) twoFAConfirm(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	code, err := w.secretInputs(c, secretPrompt{label: "code from the app"})
 	if err != nil {
 		return err
@@ -236,10 +298,10 @@ func (w *wiring) twoFAConfirm(c *cli.Context) error {
 		return err
 	}
 	defer a.Close()
-	return w.confirm(c, a, name, code[0])
+	return w.confirm(c, a, name, code[0], f)
 }
 
-func (w *wiring) confirm(c *cli.Context, a *authSession, name, code string) error {
+func (w *wiring) confirm(c *cli.Context, a *authSession, name, code, f string) error {
 	// No session is the caller's here: every session of the user ends,
 	// and the running gateway closes their WebSockets at its next sweep.
 	codes, err := a.svc.ConfirmTOTP(c.Context, name, code, "", "local")
@@ -247,6 +309,9 @@ func (w *wiring) confirm(c *cli.Context, a *authSession, name, code string) erro
 		return authError(err)
 	}
 	w.notef("every session of %s has ended; log in again with a code", name)
+	if f == "json" {
+		return writeJSON(w.env.Stdout, recoveryCodes{SchemaVersion: jsonSchemaVersion, User: name, TwoFactor: true, RecoveryCodes: codes})
+	}
 	fmt.Fprintf(w.env.Stdout, "two-factor is on for %s. Recovery codes (each works once; shown only now):\n", name)
 	for _, rc := range codes {
 		fmt.Fprintf(w.env.Stdout, "  %s\n", rc)
@@ -256,6 +321,10 @@ func (w *wiring) confirm(c *cli.Context, a *authSession, name, code string) erro
 
 func (w *wiring) twoFARecovery(c *cli.Context) error {
 	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	f, err := format(c, "text", "json")
 	if err != nil {
 		return err
 	}
@@ -272,6 +341,9 @@ func (w *wiring) twoFARecovery(c *cli.Context) error {
 	if err != nil {
 		return authError(err)
 	}
+	if f == "json" {
+		return writeJSON(w.env.Stdout, recoveryCodes{SchemaVersion: jsonSchemaVersion, User: name, TwoFactor: true, RecoveryCodes: codes})
+	}
 	fmt.Fprintf(w.env.Stdout, "new recovery codes for %s (the old ones no longer work; shown only now):\n", name)
 	for _, rc := range codes {
 		fmt.Fprintf(w.env.Stdout, "  %s\n", rc)
@@ -284,6 +356,10 @@ func (w *wiring) twoFADisable(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	f, err := format(c, "text", "json")
+	if err != nil {
+		return err
+	}
 	a, err := w.openAuth(c)
 	if err != nil {
 		return err
@@ -292,6 +368,6 @@ func (w *wiring) twoFADisable(c *cli.Context) error {
 	if err := a.svc.DisableTOTP(c.Context, localActor(), name, "local"); err != nil {
 		return authError(err)
 	}
-	fmt.Fprintf(w.env.Stdout, "two-factor is off for %s\n", name)
-	return nil
+	return w.printResult(f, userChange{SchemaVersion: jsonSchemaVersion, User: name, Change: "two_factor_disabled"},
+		fmt.Sprintf("two-factor is off for %s\n", name))
 }

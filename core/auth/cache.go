@@ -19,6 +19,7 @@ type sessionState struct {
 	lastSeen  time.Time
 	live      bool // not revoked, user not disabled
 	bound     bool // a browser session: uses carry its binding
+	remember  bool // opened with remember me: the remember-me idle limit applies
 	fetchedAt time.Time
 }
 

@@ -45,6 +45,7 @@ type Options struct {
 	SessionTTL           time.Duration // default 24h
 	RememberTTL          time.Duration // default 30d
 	IdleTimeout          time.Duration // 0: none
+	RememberIdleTimeout  time.Duration // IdleTimeout of remember-me sessions; 0: none
 	MaxSessionsPerDevice int           // default 10
 	TOTPIssuer           string        // default "Warden"
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/warden-sec/warden/core/auditlog"
+	"github.com/warden-sec/warden/core/events"
 	"github.com/warden-sec/warden/core/store"
 )
 
@@ -63,6 +64,24 @@ type Session struct {
 
 // errIdle ends a refresh whose session was not used for too long.
 var errIdle = errors.New("session idle too long")
+
+// idleLimit is how long a session may go unused before it ends: the
+// remember-me idle timeout for a session opened with remember me (which
+// the owner asked to outlive a working day), the idle timeout for any
+// other. 0: no limit.
+func (s *Service) idleLimit(remember bool) time.Duration {
+	if remember {
+		return s.opts.RememberIdleTimeout
+	}
+	return s.opts.IdleTimeout
+}
+
+// idled reports whether a session last seen at lastSeen has been unused
+// past its idle limit at now.
+func (s *Service) idled(remember bool, lastSeen, now time.Time) bool {
+	limit := s.idleLimit(remember)
+	return limit > 0 && now.Sub(lastSeen) > limit
+}
 
 func hashToken(t string) []byte {
 	h := sha256.Sum256([]byte(t))
@@ -149,8 +168,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*Tokens, error) 
 			}
 			factor = "password+recovery_code"
 		default:
-			// Not a failure: the client asks again with a code.
-			if err := s.record(ctx, "anonymous", "login", name, auditlog.OutcomeDenied, ip, map[string]any{"reason": "second factor required"}); err != nil {
+			// A step, not a failure: the password was right and the client
+			// asks again with a code. The login that follows records its
+			// own success or failure. The entry still matters: whoever sent
+			// it knows the password.
+			if err := s.record(ctx, "anonymous", "login.second_factor", name, events.OutcomePending, ip,
+				map[string]any{"verified": "password", "awaiting": "totp or recovery code", "device": clip(req.DeviceID, 64)}); err != nil {
 				return nil, err
 			}
 			return nil, ErrSecondFactorRequired
@@ -314,7 +337,7 @@ func (s *Service) RefreshBound(ctx context.Context, refreshToken, binding, ip st
 			unbound = sess.ID
 			return ErrInvalidCredentials
 		}
-		if idle := s.opts.IdleTimeout; idle > 0 && now.Sub(time.Unix(0, lastSeen)) > idle {
+		if s.idled(remember, time.Unix(0, lastSeen), now) {
 			idled = sess.ID
 			return errIdle // revoked below: this transaction rolls back
 		}
@@ -405,11 +428,11 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 	if !st.live || st.userID != uid || !now.Before(st.expires) {
 		return Principal{}, fmt.Errorf("%w: session revoked or expired", ErrUnauthenticated)
 	}
-	if idle := s.opts.IdleTimeout; idle > 0 && now.Sub(st.lastSeen) > idle {
+	if s.idled(st.remember, st.lastSeen, now) {
 		_ = s.revoke(ctx, "system", claims.SessionID, "idle timeout", "")
 		return Principal{}, fmt.Errorf("%w: session idle too long", ErrUnauthenticated)
 	}
-	s.touch(ctx, claims.SessionID, now)
+	s.touch(ctx, claims.SessionID, st.remember, now)
 	return Principal{Kind: "user", UserID: st.userID, Name: st.name, Role: st.role, SessionID: claims.SessionID, Bound: st.bound}, nil
 }
 
@@ -422,8 +445,8 @@ func (s *Service) sessionState(ctx context.Context, sid string, now time.Time) (
 		var expires, lastSeen int64
 		var revoked, disabled sql.NullInt64
 		var role string
-		err := q.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, s.expires_ns, s.last_seen_ns, s.revoked_ns, u.disabled_ns, s.bound FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, sid).
-			Scan(&st.userID, &st.name, &role, &expires, &lastSeen, &revoked, &disabled, &st.bound)
+		err := q.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, s.expires_ns, s.last_seen_ns, s.revoked_ns, u.disabled_ns, s.bound, s.remember FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, sid).
+			Scan(&st.userID, &st.name, &role, &expires, &lastSeen, &revoked, &disabled, &st.bound, &st.remember)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -442,8 +465,12 @@ func (s *Service) sessionState(ctx context.Context, sid string, now time.Time) (
 	return st, nil
 }
 
-// touch records activity at most once a minute per session.
-func (s *Service) touch(ctx context.Context, sid string, now time.Time) {
+// touch records activity at most once a minute per session, for the idle
+// rule (no write when no idle limit applies).
+func (s *Service) touch(ctx context.Context, sid string, remember bool, now time.Time) {
+	if s.idleLimit(remember) <= 0 {
+		return
+	}
 	s.touchMu.Lock()
 	last := s.lastTouch[sid]
 	due := now.Sub(last) >= time.Minute
@@ -451,7 +478,7 @@ func (s *Service) touch(ctx context.Context, sid string, now time.Time) {
 		s.lastTouch[sid] = now
 	}
 	s.touchMu.Unlock()
-	if !due || s.opts.IdleTimeout <= 0 {
+	if !due {
 		return
 	}
 	_ = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
@@ -613,7 +640,7 @@ func (s *Service) CleanupSessions(ctx context.Context) (int, error) {
 }
 
 // SessionLive reports whether a session can still be used: not revoked or
-// expired, its user enabled, and not idle past the idle timeout. Like
+// expired, its user enabled, and not idle past its idle limit. Like
 // Authenticate it reads the database at most once a second per session;
 // the gateway asks it to close WebSockets of sessions that ended.
 func (s *Service) SessionLive(ctx context.Context, sid string) (bool, error) {
@@ -625,10 +652,7 @@ func (s *Service) SessionLive(ctx context.Context, sid string) (bool, error) {
 	if !st.live || !now.Before(st.expires) {
 		return false, nil
 	}
-	if idle := s.opts.IdleTimeout; idle > 0 && now.Sub(st.lastSeen) > idle {
-		return false, nil
-	}
-	return true, nil
+	return !s.idled(st.remember, st.lastSeen, now), nil
 }
 
 // CountLiveSessions counts sessions that are neither revoked nor expired.

@@ -208,29 +208,7 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 
 // DisableUser stops a user from logging in and revokes their sessions.
 func (s *Service) DisableUser(ctx context.Context, actor Principal, name string) error {
-	if !actor.Can(PermUsersManage) {
-		return ErrForbidden
-	}
-	u, err := s.loadUser(ctx, name)
-	if err != nil {
-		return err
-	}
-	if u.Disabled != nil {
-		return fmt.Errorf("%w: user %q is already disabled", ErrConflict, u.Name)
-	}
-	if err := s.record(ctx, actor.Actor(), "user.disable", u.Name, auditlog.OutcomeAllowed, "", nil); err != nil {
-		return err
-	}
-	now := s.now().UnixNano()
-	err = s.write(ctx, func(ctx context.Context, tx store.Queryer) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_ns = ? WHERE id = ?`, now, u.ID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_ns = ?, revoke_reason = 'user disabled' WHERE user_id = ? AND revoked_ns IS NULL`, now, u.ID)
-		return err
-	})
-	s.sessions.forgetUser(u.ID)
-	return err
+	return s.DisableUserAt(ctx, actor, name, "")
 }
 
 // ResetPassword changes a user's password: the current one is required,

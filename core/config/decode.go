@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/warden-sec/warden/core/secrets"
+	"github.com/warden-sec/warden/internal/suggest"
 )
 
 // decoder checks a YAML node tree against the schema and, where a value is
@@ -124,7 +125,7 @@ func (d *decoder) object(f *Field, n *yaml.Node, v reflect.Value, path string) {
 			for _, fc := range f.Fields {
 				keys = append(keys, fc.Key)
 			}
-			if s := suggest(k.Value, keys); s != "" {
+			if s := suggest.Closest(k.Value, keys); s != "" {
 				d.add(k, kp, "unknown key (did you mean %s?)", s)
 			} else {
 				d.add(k, kp, "unknown key (valid keys: %s)", strings.Join(keys, ", "))

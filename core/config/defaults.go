@@ -17,6 +17,7 @@ func Defaults() *Config {
 				SessionTTL:           Duration(24 * time.Hour),
 				RememberMeTTL:        Duration(30 * 24 * time.Hour),
 				IdleTimeout:          Duration(30 * time.Minute),
+				RememberIdleTimeout:  Duration(7 * 24 * time.Hour),
 				MaxSessionsPerDevice: 10,
 			},
 			RateLimit: RateLimit{

@@ -72,52 +72,6 @@ func sortDiagnostics(ds []Diagnostic) {
 	})
 }
 
-// suggest returns the candidate closest to s, if it is close enough to be
-// a typo.
-func suggest(s string, candidates []string) string {
-	best, bestDist := "", 1<<30
-	for _, c := range candidates {
-		d := editDistance(s, c)
-		if d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	limit := 2
-	if len(s) > 8 {
-		limit = 3
-	}
-	if bestDist <= limit && bestDist < len(s) {
-		return best
-	}
-	return ""
-}
-
-// editDistance is the Damerau-Levenshtein (optimal string alignment) distance.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
-
 // Concerns reports whether any diagnostic is about path or a key below it.
 func (e *ValidationError) Concerns(path string) bool {
 	for _, d := range e.Diagnostics {

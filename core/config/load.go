@@ -142,16 +142,7 @@ func Parse(ctx context.Context, name string, data []byte, decrypt Decrypter) (*L
 
 // resolveStateDir makes a relative state_dir relative to the file.
 func (l *Loaded) resolveStateDir() {
-	cfg := l.Config
-	name := l.File
-	if cfg.StateDir != "" && !filepath.IsAbs(cfg.StateDir) && !strings.HasPrefix(cfg.StateDir, "~") {
-		cfg.StateDir = filepath.Join(filepath.Dir(name), cfg.StateDir)
-	}
-	if strings.HasPrefix(cfg.StateDir, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			cfg.StateDir = filepath.Join(home, cfg.StateDir[2:])
-		}
-	}
+	l.Config.StateDir = l.ResolvePath(l.Config.StateDir)
 }
 
 func parseYAML(data []byte) (*yaml.Node, error) {

@@ -232,3 +232,16 @@ func pathsNest(a, b string) bool {
 	}
 	return inside(a, b) || inside(b, a)
 }
+
+var listIndex = lazyre.New(`\[[0-9]+\]`)
+
+// CheckSecret applies the rules on the value of the secret at a concrete
+// config path (gateway.auth.token, channels.telegram.webhook_secret), as
+// validation does after resolving a reference; "" means acceptable.
+func CheckSecret(path, value string) string {
+	f := Schema().Lookup(listIndex.ReplaceAllString(path, "[]"))
+	if f == nil || f.Kind != KindSecret {
+		return ""
+	}
+	return checkSecretValue(f, path, value)
+}

@@ -48,7 +48,8 @@ type GatewayAuth struct {
 	AccessTTL            Duration `yaml:"access_ttl" doc:"Lifetime of an access token." min:"1m" max:"1h"`
 	SessionTTL           Duration `yaml:"session_ttl" doc:"Lifetime of a login session." min:"5m" max:"7d"`
 	RememberMeTTL        Duration `yaml:"remember_me_ttl" doc:"Lifetime of a session created with remember me." min:"1h" max:"90d"`
-	IdleTimeout          Duration `yaml:"idle_timeout" doc:"A dashboard session unused this long ends." min:"1m" max:"24h"`
+	IdleTimeout          Duration `yaml:"idle_timeout" doc:"A dashboard session unused this long ends (remember-me sessions: remember_me_idle_timeout)." min:"1m" max:"24h"`
+	RememberIdleTimeout  Duration `yaml:"remember_me_idle_timeout" doc:"A remember-me session unused this long ends; at remember_me_ttl or above, only its lifetime ends it." min:"1h" max:"90d"`
 	MaxSessionsPerDevice int      `yaml:"max_sessions_per_device" doc:"Sessions kept per user and device; the oldest is evicted beyond it." min:"1" max:"100"`
 }
 
@@ -145,7 +146,7 @@ const (
 // Sandbox configures command isolation.
 type Sandbox struct {
 	Mode            string   `yaml:"mode" doc:"off, non-main (every session but the owner's main one is sandboxed) or all." enum:"off|non-main|all"`
-	Network         bool     `yaml:"network" doc:"Allow sandboxed commands to use the network."`
+	Network         bool     `yaml:"network" doc:"Allow sandboxed commands to use the network, never this host (its loopback, its own addresses, the gateway)."`
 	Timeout         Duration `yaml:"timeout" doc:"Wall-clock limit for one command." min:"1s" max:"24h"`
 	Memory          ByteSize `yaml:"memory" doc:"Memory limit for one command." min:"16MiB" max:"64GiB"`
 	Pids            int      `yaml:"pids" doc:"Process limit for one command." min:"1" max:"65536"`

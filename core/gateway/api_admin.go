@@ -2,14 +2,20 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
+	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/warden-sec/warden/core/auditlog"
 	"github.com/warden-sec/warden/core/auth"
 	"github.com/warden-sec/warden/core/config"
+	"github.com/warden-sec/warden/core/events"
 	"github.com/warden-sec/warden/core/store"
 )
 
@@ -120,8 +126,14 @@ type auditResponse struct {
 	Entries       []auditlog.Entry `json:"entries"`
 }
 
-// auditSearch searches the log. Reading the audit log is itself audited,
-// and refused when that record cannot be written.
+// auditSearch searches the log. Reading the audit log is itself audited
+// (see recordAuditRead), and refused when that record cannot be written.
+//
+// The action filter takes what warden log search --action takes, resolved
+// against the catalogue of actions (core/events): an action, a group
+// (secrets, secret.*, users), or a family (token.auth*). A name that
+// selects no known action is a 400 that lists the known ones, not an
+// empty page.
 func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	q := r.URL.Query()
 	since, err := queryTime(r, "since")
@@ -144,8 +156,16 @@ func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err := query.Validate(); err != nil {
 		return err
 	}
-	if _, err := s.opts.Auditor.Append(r.Context(), auditlog.Event{Actor: p.Actor(), Action: "audit.search", Outcome: auditlog.OutcomeAllowed,
-		SourceIP: clientIP(r), Details: map[string]any{"query": query.Text, "actor": query.Actor, "action": query.Action}}); err != nil {
+	if query.Action, err = events.ResolveFilter(query.Action); err != nil {
+		return unknownActionError(err)
+	}
+	filters := map[string]any{}
+	for k, v := range map[string]string{"q": query.Text, "actor": query.Actor, "action": q.Get("action"), "since": q.Get("since"), "until": q.Get("until")} {
+		if v != "" {
+			filters[k] = v
+		}
+	}
+	if err := s.recordAuditRead(r.Context(), p, clientIP(r), filters); err != nil {
 		return err
 	}
 	entries, err := s.opts.Audit.Search(r.Context(), query)
@@ -157,6 +177,167 @@ func (s *Server) auditSearch(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	writeJSON(w, http.StatusOK, auditResponse{SchemaVersion: schemaVersion, Entries: entries})
 	return nil
+}
+
+// unknownActionError answers an action filter that names nothing known,
+// with what is known.
+func unknownActionError(err error) error {
+	var ue *events.UnknownActionError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	groups, actions := ue.Known()
+	return errInput("%v; known groups (each also as GROUP.*): %s; known actions: %s",
+		ue, strings.Join(groups, ", "), strings.Join(actions, ", "))
+}
+
+// auditReadWindow is how long one audit.read entry stands for a reader's
+// searches of the audit log.
+const auditReadWindow = 5 * time.Minute
+
+// maxReadFilters bounds the distinct filter sets an audit.read entry lists
+// for the window before it.
+const maxReadFilters = 10
+
+// recordAuditRead records that p reads the audit log, once per reader
+// (session, else token) per auditReadWindow: the first read of a window
+// appends an audit.read entry before anything is read (no record, no
+// read), with that read's filters and a summary of the reader's previous
+// window (how many searches, when, with which filters). The other reads of
+// a window are counted for that summary and write nothing, so a dashboard
+// page that searches on every view or filter change leaves one entry per
+// five minutes instead of one per view. A failed append leaves the window
+// closed: the next read tries again.
+//
+// A view built from searches of the audit log records its reads here too,
+// with filters that say what it read (for example {"view": "commands"}).
+func (s *Server) recordAuditRead(ctx context.Context, p auth.Principal, ip string, filters map[string]any) error {
+	reads := auditReadsOf(s)
+	now := s.opts.Now()
+	key := readerKey(p)
+	win := reads.window(key, now)
+	win.mu.Lock()
+	defer win.mu.Unlock()
+	fk := filterKey(filters)
+	if win.open && !now.Before(win.start) && now.Sub(win.start) < auditReadWindow {
+		win.add(fk, filters)
+		return nil
+	}
+	details := map[string]any{"window_s": int64(auditReadWindow / time.Second), "filters": filters}
+	switch {
+	case p.SessionID != "":
+		details["session"] = p.SessionID
+	case p.TokenID != "":
+		details["token_id"] = p.TokenID
+	}
+	if win.open {
+		prev := map[string]any{"searches": win.searches, "from": win.start.UTC().Format(time.RFC3339), "filters": win.filters}
+		if win.dropped > 0 {
+			prev["more_filters"] = win.dropped
+		}
+		details["previous"] = prev
+	}
+	if _, err := s.opts.Auditor.Append(ctx, auditlog.Event{Actor: p.Actor(), Action: "audit.read", Target: "audit_log",
+		Outcome: auditlog.OutcomeAllowed, SourceIP: ip, Details: details}); err != nil {
+		return err
+	}
+	win.open, win.start, win.searches, win.filters, win.seen, win.dropped = true, now, 0, nil, map[string]bool{}, 0
+	win.add(fk, filters)
+	return nil
+}
+
+// readWindow is one reader's current window.
+type readWindow struct {
+	mu       sync.Mutex
+	open     bool
+	start    time.Time
+	searches int
+	filters  []any // distinct filter sets (map[string]any), at most maxReadFilters
+	seen     map[string]bool
+	dropped  int // distinct filter sets beyond maxReadFilters
+}
+
+func (w *readWindow) add(key string, filters map[string]any) {
+	w.searches++
+	if w.seen[key] {
+		return
+	}
+	w.seen[key] = true
+	if len(w.filters) < maxReadFilters {
+		w.filters = append(w.filters, filters)
+	} else {
+		w.dropped++
+	}
+}
+
+// auditReads holds a server's read windows.
+type auditReads struct {
+	mu    sync.Mutex
+	m     map[string]*readWindow
+	swept time.Time
+}
+
+// auditReadsByServer holds each Server's read windows (kept beside the
+// Server, not in it, while the Server's fields are being reworked).
+var auditReadsByServer sync.Map // *Server → *auditReads
+
+func auditReadsOf(s *Server) *auditReads {
+	if v, ok := auditReadsByServer.Load(s); ok {
+		return v.(*auditReads)
+	}
+	v, _ := auditReadsByServer.LoadOrStore(s, &auditReads{m: map[string]*readWindow{}})
+	return v.(*auditReads)
+}
+
+// window returns the reader's window, and now and then forgets readers
+// idle for a day (their last window's count goes with them).
+func (a *auditReads) window(key string, now time.Time) *readWindow {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if now.Sub(a.swept) > time.Hour {
+		a.swept = now
+		for k, w := range a.m {
+			if w.mu.TryLock() {
+				stale := now.Sub(w.start) > 24*time.Hour
+				w.mu.Unlock()
+				if stale {
+					delete(a.m, k)
+				}
+			}
+		}
+	}
+	w := a.m[key]
+	if w == nil {
+		w = &readWindow{seen: map[string]bool{}}
+		a.m[key] = w
+	}
+	return w
+}
+
+// readerKey names whose window a read falls in: the session's, else the
+// token's, else the principal's.
+func readerKey(p auth.Principal) string {
+	switch {
+	case p.SessionID != "":
+		return "session:" + p.SessionID
+	case p.TokenID != "":
+		return "token:" + p.TokenID
+	}
+	return p.Actor()
+}
+
+// filterKey is a filter set's identity for counting distinct ones.
+func filterKey(filters map[string]any) string {
+	keys := make([]string, 0, len(filters))
+	for k := range filters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%q;", k, filters[k])
+	}
+	return b.String()
 }
 
 type verifyResponse struct {

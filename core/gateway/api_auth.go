@@ -179,7 +179,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, p auth.Pr
 	}
 	if err := s.opts.Auth.ResetPassword(r.Context(), p, p.Name, req.CurrentPassword, req.NewPassword, clientIP(r)); err != nil {
 		s.countAuthError(err, "password")
-		return err
+		return wrongCredential(err, "the current password is wrong")
 	}
 	s.hub.closeUser(p.Name, "password changed")
 	s.clearSession(w)
@@ -209,7 +209,7 @@ func (s *Server) twoFASetup(w http.ResponseWriter, r *http.Request, p auth.Princ
 	e, err := s.opts.Auth.BeginTOTP(r.Context(), p.Name, req.Password, clientIP(r))
 	if err != nil {
 		s.countAuthError(err, "password")
-		return err
+		return wrongCredential(err, "the password is wrong")
 	}
 	writeJSON(w, http.StatusOK, twoFASetupResponse{Secret: e.Secret, URI: e.URI,
 		QRCode: "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.PNG)})
@@ -235,7 +235,7 @@ func (s *Server) twoFAVerify(w http.ResponseWriter, r *http.Request, p auth.Prin
 	codes, err := s.opts.Auth.ConfirmTOTP(r.Context(), p.Name, req.Code, p.SessionID, clientIP(r))
 	if err != nil {
 		s.countAuthError(err, "totp")
-		return err
+		return wrongCredential(err, "the code is wrong; enter the code the app shows now")
 	}
 	// ConfirmTOTP ended the user's other sessions; their sockets go now,
 	// not at the next sweep.
@@ -255,7 +255,7 @@ func (s *Server) twoFARecovery(w http.ResponseWriter, r *http.Request, p auth.Pr
 	codes, err := s.opts.Auth.RegenerateRecoveryCodes(r.Context(), p.Name, req.Password, clientIP(r))
 	if err != nil {
 		s.countAuthError(err, "password")
-		return err
+		return wrongCredential(err, "the password is wrong")
 	}
 	writeJSON(w, http.StatusOK, recoveryCodesResponse{RecoveryCodes: codes})
 	return nil

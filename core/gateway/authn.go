@@ -102,6 +102,7 @@ func (s *Server) authToken(ctx context.Context, tok, ip string) (auth.Principal,
 			s.metrics.authFailures.WithLabelValues("access_token").Inc()
 			return auth.Principal{}, err
 		}
+		noteActor(ctx, p.Actor())
 		return p, nil
 	}
 	p, err := s.opts.Auth.AuthenticateToken(ctx, tok, ip)
@@ -114,5 +115,6 @@ func (s *Server) authToken(ctx context.Context, tok, ip string) (auth.Principal,
 		}
 		return auth.Principal{}, err
 	}
+	noteActor(ctx, p.Actor())
 	return p, nil
 }

@@ -583,8 +583,8 @@ func TestBrowserAudit(t *testing.T) {
 	b.visible("tab-audit")
 	b.click("tab-audit")
 	b.visible("audit-table")
-	b.waitFor("audit entries", `document.querySelectorAll("#audit-body tr").length > 0`)
-	actions := browserEval[[]string](b, `Array.from(document.querySelectorAll("#audit-body tr td:nth-child(4)"), td => td.textContent)`)
+	b.waitFor("audit entries", `document.querySelectorAll("#audit-body tr.audit-row").length > 0`)
+	actions := browserEval[[]string](b, `Array.from(document.querySelectorAll("#audit-body tr.audit-row td:nth-child(5)"), td => td.textContent)`)
 	if !slices.Contains(actions, "login") || !slices.Contains(actions, "user.create") && !slices.Contains(actions, "audit.search") {
 		t.Errorf("audit actions shown: %v", actions)
 	}
@@ -592,7 +592,7 @@ func TestBrowserAudit(t *testing.T) {
 
 	b.setValue("audit-action", "login")
 	b.click("audit-search")
-	b.waitFor("only login entries", `(() => { const a = Array.from(document.querySelectorAll("#audit-body tr td:nth-child(4)"), td => td.textContent); return a.length > 0 && a.every(x => x === "login"); })()`)
+	b.waitFor("only login entries", `(() => { const a = Array.from(document.querySelectorAll("#audit-body tr.audit-row td:nth-child(5)"), td => td.textContent); return a.length > 0 && a.every(x => x === "login"); })()`)
 	b.screenshot("audit-search-login")
 
 	b.click("audit-verify")
@@ -636,6 +636,7 @@ func TestBrowserSetup(t *testing.T) {
 	b.setValue("setup-code", code)
 	b.setValue("setup-username", "admin")
 	b.setValue("setup-password", testPassword)
+	b.setValue("setup-password-confirm", testPassword)
 	b.click("setup-submit")
 	b.visible("login-view")
 	b.waitText("notice", "created")

@@ -28,6 +28,12 @@ const (
 	CodeInternal          = "INTERNAL"
 	CodeCrossOriginDenied = "CROSS_ORIGIN_DENIED"
 	CodeHostNotAllowed    = "HOST_NOT_ALLOWED"
+	// CodeWrongCredential: a password or code checked again inside a live
+	// session was wrong. The session goes on; only UNAUTHENTICATED means
+	// it ended.
+	CodeWrongCredential = "WRONG_CREDENTIAL"
+	// CodeOwnerProtected: the owner cannot be disabled or demoted.
+	CodeOwnerProtected = "OWNER_PROTECTED"
 )
 
 // apiError is an error with the answer the client gets.
@@ -89,10 +95,23 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error(), cause: err}
 	case errors.Is(err, auth.ErrInvalidInput), errors.Is(err, auditlog.ErrQuery):
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidInput, Message: err.Error(), cause: err}
+	case errors.Is(err, auth.ErrOwnerProtected):
+		return &apiError{Status: http.StatusConflict, Code: CodeOwnerProtected, Message: err.Error(), cause: err}
 	case errors.Is(err, auth.ErrConflict):
 		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error(), cause: err}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", cause: err}
+}
+
+// wrongCredential turns a wrong password or code, given again by a caller
+// whose session is live, into 403 WRONG_CREDENTIAL with msg: a client
+// must not read it as the end of its session (401), and retrying it
+// would only count once more against the rate limit. Other errors pass.
+func wrongCredential(err error, msg string) error {
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		return &apiError{Status: http.StatusForbidden, Code: CodeWrongCredential, Message: msg, cause: err}
+	}
+	return err
 }
 
 type errorBody struct {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,12 @@ type Metrics struct {
 
 	once sync.Once
 	h    http.Handler
+
+	// onAudit, once a server is built, is told of every entry appended
+	// through Auditor: it wakes the live audit feed (ws.go), so that this
+	// process's entries reach subscribed WebSockets without waiting for
+	// the feed's poll of the log's head.
+	onAudit atomic.Pointer[func()]
 }
 
 // NewMetrics makes the metric set.
@@ -75,6 +82,8 @@ func (m *Metrics) handler() http.Handler {
 
 // observeServer adds the gauges that read the server's state.
 func (m *Metrics) observeServer(s *Server) {
+	notify := s.hub.feed.notify
+	m.onAudit.Store(&notify)
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "warden_websockets_active",
 		Help: "Open WebSocket connections."}, func() float64 { return float64(s.hub.count()) }))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "warden_sessions_active",
@@ -114,6 +123,9 @@ func (c *countingAuditor) Append(ctx context.Context, ev auditlog.Event) (auditl
 		c.m.auditFailures.Inc()
 	} else {
 		c.m.auditAppends.Inc()
+		if f := c.m.onAudit.Load(); f != nil {
+			(*f)()
+		}
 	}
 	return e, err
 }

@@ -2,7 +2,10 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -10,6 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/warden-sec/warden/core/auth/ratelimit"
@@ -90,6 +94,9 @@ func (s *Server) buildHandler() (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		r, access := s.startAccess(w, r)
+		// Deferred first, so it runs last: after a panic's 500 is written.
+		defer func() { s.logAccess(r, access, sw.status, time.Since(start)) }()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -120,6 +127,98 @@ func (s *Server) buildHandler() (http.Handler, error) {
 		}
 		inner.ServeHTTP(sw, r)
 	}), nil
+}
+
+// The access log: one record per request on the gateway's logger, with
+// the request id (also returned in X-Request-Id), the method, the route
+// pattern (never the raw path, which can carry ids), the status, the
+// duration, the client address and the principal: an actor name such as
+// user:alice or token:ci, never a credential.
+
+// RequestIDHeader carries a request's id: made here, or taken from a
+// trusted proxy (gateway.trusted_proxies) that sent one; every response
+// has it.
+const RequestIDHeader = "X-Request-Id"
+
+type accessKey struct{}
+
+// accessRecord is what the access log learns about a request while it is
+// served: who the caller turned out to be.
+type accessRecord struct {
+	id        string
+	principal atomic.Value // string; set by noteActor
+}
+
+// startAccess gives the request its id and a record for the access log.
+func (s *Server) startAccess(w http.ResponseWriter, r *http.Request) (*http.Request, *accessRecord) {
+	rec := &accessRecord{id: s.requestID(r)}
+	w.Header().Set(RequestIDHeader, rec.id)
+	return r.WithContext(context.WithValue(r.Context(), accessKey{}, rec)), rec
+}
+
+// noteActor tells the access log who the caller of the request in ctx is.
+func noteActor(ctx context.Context, actor string) {
+	if rec, ok := ctx.Value(accessKey{}).(*accessRecord); ok {
+		rec.principal.Store(actor)
+	}
+}
+
+// requestID keeps an incoming id only from a trusted proxy, and only a
+// short, plain one (it ends up in logs); otherwise it makes a new one.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get(RequestIDHeader); id != "" && len(id) <= 128 && plainID(id) && s.fromTrustedProxy(r.RemoteAddr) {
+		return id
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func plainID(id string) bool {
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) fromTrustedProxy(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// logAccess writes the request's record. A 401 names no principal: the
+// credential it carried was refused.
+func (s *Server) logAccess(r *http.Request, rec *accessRecord, status int, d time.Duration) {
+	if status == 0 {
+		status = http.StatusOK // nothing written: net/http answers 200
+	}
+	principal, _ := rec.principal.Load().(string)
+	if status == http.StatusUnauthorized {
+		principal = ""
+	}
+	s.log.LogAttrs(context.WithoutCancel(r.Context()), slog.LevelInfo, "request",
+		slog.String("request_id", rec.id),
+		slog.String("method", r.Method),
+		slog.String("route", r.Pattern),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.String("client", clientIP(r)),
+		slog.String("principal", principal))
 }
 
 // cors answers preflights and marks responses for allowed origins other

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,8 @@ func (s *Server) wsMethods() map[string]wsMethod {
 		}},
 		"me":   {perm: auth.PermReadOwn, call: func(_ context.Context, c *wsConn, _ string, _ json.RawMessage) (any, error) { return c.p, nil }},
 		"exec": {perm: auth.PermExec, call: s.wsExec, async: true},
+		// Each event checks its own permission.
+		"subscribe": {perm: auth.PermReadOwn, call: s.wsSubscribe},
 	}
 }
 
@@ -90,6 +93,7 @@ type wsConn struct {
 	lastPing atomic.Int64
 	pinging  atomic.Bool
 	closing  atomic.Bool
+	subs     atomic.Uint32 // the live events subscribed to (wsEvents bits)
 }
 
 // originPatterns turns allowed origins into coder/websocket patterns
@@ -323,9 +327,12 @@ type hub struct {
 	conns  map[*wsConn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	feed   *auditFeed
 }
 
-func newHub(s *Server) *hub { return &hub{s: s, conns: map[*wsConn]struct{}{}} }
+func newHub(s *Server) *hub {
+	return &hub{s: s, conns: map[*wsConn]struct{}{}, feed: &auditFeed{s: s, wake: make(chan struct{}, 1)}}
+}
 
 func (h *hub) add(c *wsConn) bool {
 	h.mu.Lock()
@@ -432,6 +439,7 @@ func (h *hub) closeAll(ctx context.Context) {
 // or token ended (revoked here or by another process, expired, idle), closes
 // connections that went quiet, and pings the others.
 func (h *hub) run(ctx context.Context) {
+	go h.feed.run(ctx, h.s.opts.WS.SweepInterval)
 	t := time.NewTicker(h.s.opts.WS.SweepInterval)
 	defer t.Stop()
 	for {
@@ -493,4 +501,183 @@ func (h *hub) sweep(ctx context.Context) {
 			}()
 		}
 	}
+}
+
+// Live events: a connection allowed to read the audit log may subscribe
+// to the entries as they are appended ("audit") and to the commands view's
+// rows ("commands", see api_commands.go). Subscribing is a read of the log
+// and recorded as one (recordAuditRead, filters {"view": "live"}), before
+// anything is sent; the entries pushed afterwards are not recorded one by
+// one.
+var wsEvents = map[string]struct {
+	bit  uint32
+	perm auth.Permission
+}{
+	"audit":    {1 << 0, auth.PermAuditRead},
+	"commands": {1 << 1, auth.PermAuditRead},
+}
+
+type subscribeParams struct {
+	Events []string `json:"events"`
+}
+
+func (s *Server) wsSubscribe(ctx context.Context, c *wsConn, _ string, params json.RawMessage) (any, error) {
+	var req subscribeParams
+	dec := json.NewDecoder(strings.NewReader(string(params)))
+	dec.DisallowUnknownFields()
+	if len(params) == 0 || dec.Decode(&req) != nil || len(req.Events) == 0 {
+		return nil, errInput(`subscribe params: {"events": ["audit", "commands"]}`)
+	}
+	var bits uint32
+	for _, name := range req.Events {
+		ev, ok := wsEvents[name]
+		if !ok {
+			return nil, errInput("unknown event %q: subscribe to audit or commands", name)
+		}
+		if !c.p.Can(ev.perm) {
+			s.record(ctx, c.p.Actor(), "authz.denied", auditlog.OutcomeDenied, c.ip, map[string]any{"ws_method": "subscribe", "event": name})
+			return nil, errForbidden
+		}
+		bits |= ev.bit
+	}
+	events := append([]string(nil), req.Events...)
+	sort.Strings(events)
+	if err := s.recordAuditRead(ctx, c.p, c.ip, map[string]any{"view": "live", "events": strings.Join(events, ",")}); err != nil {
+		return nil, err
+	}
+	bits, err := s.hub.feed.subscribe(ctx, c, bits)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for name, ev := range wsEvents {
+		if bits&ev.bit != 0 {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return map[string]any{"events": names}, nil
+}
+
+// feedBatch bounds the entries one push reads; a longer backlog is read
+// by further pushes straight after.
+const feedBatch = 500
+
+var errFeedFull = errors.New("feed batch full")
+
+// auditFeed follows the audit log's head while some connection subscribes
+// and pushes what is appended. Entries appended through this process's
+// Auditor wake it at once (Metrics.onAudit); entries from elsewhere (the
+// command line, another replica, entries written together with another's
+// commit) are found by a read of the entries past the last one sent,
+// every WS.SweepInterval, which costs one indexed range query that finds
+// nothing most of the time. Every entry is read from the log, in order,
+// so none is sent twice or skipped, whichever way it came.
+type auditFeed struct {
+	s    *Server
+	wake chan struct{}
+	mu   sync.Mutex
+	last uint64 // the newest entry sent
+	on   bool   // following: last is current
+}
+
+// notify wakes the feed; it never blocks.
+func (f *auditFeed) notify() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// subscribe adds events to a connection's subscriptions and returns them
+// all; the feed starts following at the head unless it follows already.
+// Both happen under the feed's lock, so that a push never sees the feed
+// on without the subscriber, or the subscriber without the feed on.
+func (f *auditFeed) subscribe(ctx context.Context, c *wsConn, bits uint32) (uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.on {
+		h, err := f.s.opts.Audit.Head(ctx)
+		if err != nil {
+			return 0, err
+		}
+		f.last, f.on = h.Seq, true
+	}
+	return c.subs.Or(bits) | bits, nil
+}
+
+func (f *auditFeed) run(ctx context.Context, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-f.wake:
+		}
+		if f.push(ctx) {
+			f.notify() // a full batch: more is waiting
+		}
+	}
+}
+
+// push sends the entries appended since the last push to the connections
+// that subscribe to them, and reports whether more may be waiting. With
+// no subscriber left the feed stops following; the next subscription
+// starts again at the head.
+func (f *auditFeed) push(ctx context.Context) bool {
+	f.mu.Lock()
+	conns := f.s.hub.snapshot(func(c *wsConn) bool { return c.subs.Load() != 0 && !c.closing.Load() })
+	if len(conns) == 0 || !f.on {
+		f.on = false
+		f.mu.Unlock()
+		return false
+	}
+	var entries []auditlog.Entry
+	err := f.s.opts.Audit.Each(ctx, f.last+1, time.Unix(0, 0), func(e auditlog.Entry) error {
+		entries = append(entries, e)
+		if len(entries) == feedBatch {
+			return errFeedFull
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFeedFull) {
+		f.mu.Unlock()
+		f.s.log.Warn("live audit feed", "error", err)
+		return false
+	}
+	if len(entries) > 0 {
+		f.last = entries[len(entries)-1].Seq
+	}
+	f.mu.Unlock()
+	if len(entries) == 0 {
+		return false
+	}
+	type frame struct {
+		bit uint32
+		f   outFrame
+	}
+	frames := make([]frame, 0, len(entries))
+	for _, e := range entries {
+		frames = append(frames, frame{wsEvents["audit"].bit, outFrame{Type: "event", Event: "audit", Data: e}})
+		if row, ok := commandFromEntry(e); ok {
+			frames = append(frames, frame{wsEvents["commands"].bit, outFrame{Type: "event", Event: "command", Data: row}})
+		}
+	}
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		subs := c.subs.Load()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, fr := range frames {
+				if subs&fr.bit != 0 {
+					f.s.write(ctx, c, fr.f)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return len(entries) == feedBatch
 }

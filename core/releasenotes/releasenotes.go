@@ -114,8 +114,8 @@ var (
 	gitRevert   = regexp.MustCompile(`^Revert "(.+)"$`)
 	revertedRe  = regexp.MustCompile(`(?m)This reverts commit ([0-9a-fA-F]{7,40})`)
 	hashRe      = regexp.MustCompile(`\b[0-9a-fA-F]{7,40}\b`)
-	cveRe       = regexp.MustCompile(`\bCVE-\d{4}-\d{4,}\b`)
-	ghsaRe      = regexp.MustCompile(`\bGHSA(?:-[23456789cfghjmpqrvwx]{4}){3}\b`)
+	cveRe       = regexp.MustCompile(`(?i)\bCVE-\d{4}-\d{4,}\b`)
+	ghsaRe      = regexp.MustCompile(`(?i)\bGHSA(?:-[23456789cfghjmpqrvwx]{4}){3}\b`)
 	coAuthorRe  = regexp.MustCompile(`(?mi)^co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$`)
 	securityTyp = map[string]bool{"security": true, "sec": true}
 )
@@ -435,32 +435,61 @@ func newEntry(c history.Commit, subject string) *Entry {
 			e.Conventional, e.Type, e.Description = true, "revert", m[1]
 		}
 	}
-	// Advisories in the subject or the footers (not the free body, which
-	// may merely mention one).
-	text := subject
-	for _, f := range e.Footers {
-		text += "\n" + f.Value
-	}
+	e.Advisories = advisories(subject, c.Message)
+	return e
+}
+
+// advisories returns the CVE and GHSA ids named anywhere in a commit: the
+// subject (which a merge may take from its pull request), the body, prose
+// included ("Fixes CVE-2024-12345."), and the footers. Ids are written the
+// canonical way (CVE-2024-12345, GHSA-xxxx-xxxx-xxxx), each once, in the
+// order they first appear. An id is a whole word, in any case: CVE-YYYY-
+// and four digits or more, or GHSA- and three groups of four letters and
+// digits of GitHub's alphabet (so "CVE-2024" alone, CVE-2024-123 and
+// CVE-2024-12345x are none).
+func advisories(texts ...string) []Advisory {
+	var out []Advisory
 	seen := map[string]bool{}
-	var ids []string
-	if strings.Contains(text, "CVE-") {
-		ids = cveRe.FindAllString(text, -1)
-	}
-	if strings.Contains(text, "GHSA-") {
-		ids = append(ids, ghsaRe.FindAllString(text, -1)...)
-	}
-	for _, id := range ids {
-		if seen[id] {
+	for _, text := range texts {
+		if !mayHaveAdvisory(text) {
 			continue
 		}
-		seen[id] = true
-		url := "https://github.com/advisories/" + id
-		if strings.HasPrefix(id, "CVE-") {
-			url = "https://nvd.nist.gov/vuln/detail/" + id
+		ids := cveRe.FindAllStringIndex(text, -1)
+		ids = append(ids, ghsaRe.FindAllStringIndex(text, -1)...)
+		sort.Slice(ids, func(i, j int) bool { return ids[i][0] < ids[j][0] })
+		for _, m := range ids {
+			id := text[m[0]:m[1]]
+			url := ""
+			if strings.HasPrefix(strings.ToUpper(id), "CVE-") {
+				id = strings.ToUpper(id)
+				url = "https://nvd.nist.gov/vuln/detail/" + id
+			} else {
+				id = "GHSA-" + strings.ToLower(id[len("GHSA-"):])
+				url = "https://github.com/advisories/" + id
+			}
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, Advisory{ID: id, URL: url})
+			}
 		}
-		e.Advisories = append(e.Advisories, Advisory{ID: id, URL: url})
 	}
-	return e
+	return out
+}
+
+// mayHaveAdvisory is a cheap test before the regular expressions: "cve-"
+// or "ghsa-" in any case.
+func mayHaveAdvisory(s string) bool {
+	for i := strings.IndexByte(s, '-'); i >= 0; {
+		if (i >= 3 && strings.EqualFold(s[i-3:i], "cve")) || (i >= 4 && strings.EqualFold(s[i-4:i], "ghsa")) {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '-')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func coAuthorPeople(message string) []Person {

@@ -155,8 +155,11 @@ type Report struct {
 	Log       LogSummary      `json:"log"`
 	Users     []UserRow       `json:"users"`
 	Policies  []Setting       `json:"policies"`
-	Evidence  []Evidence      `json:"evidence"`
-	Integrity Integrity       `json:"integrity"`
+	// Gateways are the gateways on this host the audit log records as
+	// running, each with whether it answered (gateway.go).
+	Gateways  []GatewayRun `json:"gateways"`
+	Evidence  []Evidence   `json:"evidence"`
+	Integrity Integrity    `json:"integrity"`
 }
 
 // SecretsStatus is the secret store as found.
@@ -214,6 +217,11 @@ type Input struct {
 	ConfigHash string
 
 	Secrets SecretsStatus
+
+	// Gateways are the running gateways (OpenGateways, ProbeGateways):
+	// the live address can differ from gateway.listen (serve --listen,
+	// WARDEN_LISTEN, port 0).
+	Gateways []GatewayRun
 
 	Deps         *DepsScan
 	ReleaseNotes *ReleaseNotes
@@ -290,6 +298,7 @@ func Build(in Input) (*Report, error) {
 	ev = append(ev, usersEv...)
 	pol, polEv := policyEvidence(in)
 	r.Policies = pol
+	r.Gateways = append([]GatewayRun{}, in.Gateways...)
 	ev = append(ev, polEv...)
 	ev = append(ev, secretsEvidence(in), depsEvidence(in), releaseEvidence(in), playbookEvidence(in))
 	r.Evidence = ev
@@ -545,17 +554,17 @@ func policyEvidence(in Input) ([]Setting, []Evidence) {
 	rl := g.RateLimit
 	set := []Setting{
 		{"auth.password_min_length", fmt.Sprint(c.Auth.PasswordMinLength)},
-		{"gateway.auth.access_ttl", g.Auth.AccessTTL.D().String()},
-		{"gateway.auth.session_ttl", g.Auth.SessionTTL.D().String()},
-		{"gateway.auth.remember_me_ttl", g.Auth.RememberMeTTL.D().String()},
-		{"gateway.auth.idle_timeout", g.Auth.IdleTimeout.D().String()},
-		{"gateway.rate_limit", fmt.Sprintf("enabled=%v, %d per %s per IP, %d per %s per account", rl.Enabled, rl.Attempts, rl.Window.D(), rl.AccountAttempts, rl.AccountWindow.D())},
-		{"gateway.listen", g.Listen},
+		{"gateway.auth.access_ttl", HumanDuration(g.Auth.AccessTTL.D())},
+		{"gateway.auth.session_ttl", HumanDuration(g.Auth.SessionTTL.D())},
+		{"gateway.auth.remember_me_ttl", HumanDuration(g.Auth.RememberMeTTL.D())},
+		{"gateway.auth.idle_timeout", HumanDuration(g.Auth.IdleTimeout.D())},
+		{"gateway.rate_limit", fmt.Sprintf("enabled=%v, %d %s per IP, %d %s per account", rl.Enabled, rl.Attempts, Per(rl.Window.D()), rl.AccountAttempts, Per(rl.AccountWindow.D()))},
+		{"gateway.listen", listenSetting(g.Listen, in.Gateways)},
 		{"gateway.tls", tlsSummary(c)},
 		{"sandbox.mode", c.Sandbox.Mode},
 		{"sandbox.network", fmt.Sprint(c.Sandbox.Network)},
 		{"channels.dm_policy", c.Channels.DMPolicy},
-		{"security.audit.retention_days", fmt.Sprint(c.Security.Audit.RetentionDays)},
+		{"security.audit.retention_days", retention(c.Security.Audit.RetentionDays)},
 	}
 	pw.Details = []string{fmt.Sprintf("minimum length %d characters, hashed with argon2id", c.Auth.PasswordMinLength)}
 	if c.Auth.PasswordMinLength >= 12 {
@@ -564,9 +573,9 @@ func policyEvidence(in Input) ([]Setting, []Evidence) {
 		pw.Status = EvFail
 	}
 	sess.Details = []string{fmt.Sprintf("access tokens %s, sessions %s (remember me %s), idle timeout %s",
-		g.Auth.AccessTTL.D(), g.Auth.SessionTTL.D(), g.Auth.RememberMeTTL.D(), g.Auth.IdleTimeout.D())}
+		HumanDuration(g.Auth.AccessTTL.D()), HumanDuration(g.Auth.SessionTTL.D()), HumanDuration(g.Auth.RememberMeTTL.D()), HumanDuration(g.Auth.IdleTimeout.D()))}
 	if rl.Enabled {
-		sess.Details = append(sess.Details, fmt.Sprintf("failed attempts limited to %d per %s per client IP", rl.Attempts, rl.Window.D()))
+		sess.Details = append(sess.Details, fmt.Sprintf("failed attempts limited to %d %s per client IP", rl.Attempts, Per(rl.Window.D())))
 	} else {
 		sess.Details = append(sess.Details, "failed-attempt rate limiting is off")
 	}
@@ -587,7 +596,60 @@ func policyEvidence(in Input) ([]Setting, []Evidence) {
 		tls.Status = EvFail
 		tls.Details = append(tls.Details, "listening beyond loopback without TLS")
 	}
+	liveTLS(&tls, in.Gateways)
 	return set, []Evidence{pw, sess, tls}
+}
+
+// listenSetting is gateway.listen, and where the running gateway listens
+// when that is elsewhere.
+func listenSetting(listen string, runs []GatewayRun) string {
+	var elsewhere []string
+	for _, r := range runs {
+		if r.Answering && r.Addr != listen {
+			elsewhere = append(elsewhere, r.Addr)
+		}
+	}
+	if len(elsewhere) == 0 {
+		return listen
+	}
+	return listen + " in the config; the running gateway listens on " + strings.Join(elsewhere, ", ")
+}
+
+// liveTLS adds the running gateways to the TLS evidence: one that answers
+// beyond loopback without TLS fails it, whatever the config says now; a
+// recorded start that nothing answers for is noted.
+func liveTLS(e *Evidence, runs []GatewayRun) {
+	for _, r := range runs {
+		since := r.Started.Format(time.RFC3339)
+		if !r.Answering {
+			e.Details = append(e.Details, fmt.Sprintf("the audit log records a gateway started on %s at %s and no stop since; nothing answers there now", r.Addr, since))
+			continue
+		}
+		line := fmt.Sprintf("the running gateway listens on %s (since %s): TLS %s", r.Addr, since, pick(r.TLS, "on", "off"))
+		switch {
+		case r.TLS:
+		case listenLoopback(r.Addr):
+			line += ", loopback only"
+		default:
+			line += ", beyond loopback"
+			e.Status = EvFail
+		}
+		e.Details = append(e.Details, line)
+	}
+}
+
+func pick(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+func retention(days int) string {
+	if days == 0 {
+		return "kept forever"
+	}
+	return HumanDuration(time.Duration(days) * 24 * time.Hour)
 }
 
 func listenLoopback(listen string) bool {
@@ -641,8 +703,8 @@ func depsEvidence(in Input) Evidence {
 		age := in.Now.Sub(d.Imported)
 		e.Details = append(e.Details, "advisories imported "+d.Imported.UTC().Format(time.RFC3339))
 		if stale = age > MaxAdvisoryAge; stale {
-			e.Details = append(e.Details, fmt.Sprintf("stale evidence: the advisories were %d days old at the report; run `warden deps db update` and scan again",
-				int(age/(24*time.Hour))))
+			e.Details = append(e.Details, fmt.Sprintf("stale evidence: the advisories were %s old at the report; run `warden deps db update` and scan again",
+				HumanDuration(age.Truncate(24*time.Hour))))
 		}
 	}
 	var sev []string

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/warden-sec/warden/core/sandbox/loopguard"
 )
 
 // How memory and processes are limited.
@@ -150,6 +152,72 @@ func newCgroup(id string, l Limits) (*cgroup, error) {
 		}
 	}
 	return cg, nil
+}
+
+// cgroup2Mount returns where the cgroup v2 hierarchy is mounted: at
+// cgroupRoot on a unified host, at cgroupRoot/unified beside the v1
+// hierarchies on a hybrid one.
+func cgroup2Mount() (string, error) {
+	for _, dir := range []string{cgroupRoot, filepath.Join(cgroupRoot, "unified")} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			return dir, nil
+		}
+	}
+	return "", errors.New("no cgroup v2 hierarchy mounted")
+}
+
+// guardAvailable reports whether a sandbox with network can get the
+// loopback guard here.
+func guardAvailable() error {
+	if os.Geteuid() != 0 {
+		return errNeedsRoot
+	}
+	if _, err := cgroup2Mount(); err != nil {
+		return err
+	}
+	return loopguard.Available()
+}
+
+var errNeedsRoot = errors.New("it needs root: cgroup BPF programs")
+
+// guardNetwork attaches the loopback guard to the sandbox's cgroup v2
+// directory: its own when the limits are v2, otherwise one made for the
+// guard alone (a hybrid host's v2 hierarchy has no controllers to
+// offer, but runs BPF programs), into which the sandbox is then cloned.
+func (c *cgroup) guardNetwork(id string) error {
+	if os.Geteuid() != 0 {
+		return errNeedsRoot
+	}
+	var dir string
+	if c.kind == limitsCgroup2 {
+		dir = c.dirs[0]
+	} else {
+		mnt, err := cgroup2Mount()
+		if err != nil {
+			return err
+		}
+		parent := filepath.Join(mnt, cgroupParent)
+		if err := os.Mkdir(parent, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		dir = filepath.Join(parent, id)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
+		}
+		c.dirs = append(c.dirs, dir)
+		fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		c.fd = fd
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return loopguard.AttachCurrent(fd)
 }
 
 // place moves the sandbox's init into the v1 cgroups before it runs

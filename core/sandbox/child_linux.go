@@ -218,6 +218,17 @@ func buildFilesystem(cfg setupConfig) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
+	// Without root the workspace is the host path, cloned before the
+	// root tmpfs hides /tmp, where it may be.
+	wsTree := -1
+	if !cfg.WorkspaceTree {
+		t, err := unix.OpenTree(unix.AT_FDCWD, cfg.Workspace, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return fmt.Errorf("bind workspace %s: %w", cfg.Workspace, err)
+		}
+		defer unix.Close(t)
+		wsTree = t
+	}
 	r := buildRoot
 	if err := unix.Mount("tmpfs", r, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755,size=1m"); err != nil {
 		return fmt.Errorf("mount root tmpfs: %w", err)
@@ -254,7 +265,7 @@ func buildFilesystem(cfg setupConfig) error {
 		if err := unix.MoveMount(fdWorkspace, "", unix.AT_FDCWD, ws, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 			return fmt.Errorf("attach workspace: %w", err)
 		}
-	} else if err := unix.Mount(cfg.Workspace, ws, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	} else if err := unix.MoveMount(wsTree, "", unix.AT_FDCWD, ws, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("bind workspace %s: %w", cfg.Workspace, err)
 	}
 	// /tmp lives in memory: without a memory cgroup nothing else would
@@ -398,8 +409,10 @@ func setattr(path string, recursive bool, set uint64) error {
 
 // landlockRules is what the command may touch after pivot_root.
 func landlockRules(cfg setupConfig) landlock.Ruleset {
-	// Listing / shows only what this file system holds.
-	rs := landlock.Ruleset{DenyTCP: !cfg.Network, Scope: true,
+	// Listing / shows only what this file system holds. With network, a
+	// command is a client: it may not take a chosen TCP port of the
+	// host's (the gateway's, while it restarts), only ephemeral ones.
+	rs := landlock.Ruleset{DenyTCP: !cfg.Network, EphemeralBindOnly: cfg.Network, Scope: true,
 		Paths: []landlock.PathRule{{Path: "/", Access: landlock.ReadDir}}}
 	for _, d := range systemDirs {
 		if fi, err := os.Lstat("/" + d); err == nil && fi.IsDir() {

@@ -1,18 +1,39 @@
 package sandbox
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
 // initArg0 is argv[0] of the re-executed binary that sets up a sandbox.
 const initArg0 = "warden-sandbox-init"
+
+// usernsArg0 is argv[0] of the re-executed binary that only holds a user
+// namespace while the parent opens it, for an idmapped mount of the
+// workspace: it waits for EOF on stdin.
+const usernsArg0 = "warden-sandbox-userns"
 
 // Init must be called first thing in main (and in TestMain of tests that
 // run sandboxes): in the re-executed sandbox process it sets up the
 // confinement and executes the command, and never returns. Elsewhere it
 // returns at once.
 func Init() {
-	if len(os.Args) > 0 && os.Args[0] == initArg0 {
-		childMain() // does not return
+	if len(os.Args) == 0 {
+		return
 	}
+	switch os.Args[0] {
+	case initArg0:
+		childMain() // does not return
+	case usernsArg0:
+		holdUserns()
+	}
+}
+
+// holdUserns keeps this process, and so its user namespace, alive until
+// the parent closes stdin.
+func holdUserns() {
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
 }
 
 // setupConfig is what the parent sends the child first.

@@ -13,4 +13,8 @@ type Host struct {
 	Limits      string   `json:"limits"`
 	LimitsNotes []string `json:"limitsNotes,omitempty"`
 	Root        bool     `json:"root"` // Warden runs as root: the sandbox maps to host ids 100000+
+	// LoopbackGuard: a command with network can be kept off this host's
+	// own addresses (cgroup BPF); LoopbackGuardNote says why not.
+	LoopbackGuard     bool   `json:"loopbackGuard"`
+	LoopbackGuardNote string `json:"loopbackGuardNote,omitempty"`
 }

@@ -28,5 +28,10 @@ func Probe() Host {
 	}
 	h.LandlockABI = landlock.ABI()
 	h.Limits, h.LimitsNotes = CgroupSupport()
+	if err := guardAvailable(); err != nil {
+		h.LoopbackGuardNote = err.Error()
+	} else {
+		h.LoopbackGuard = true
+	}
 	return h
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -116,7 +115,7 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		return spawnHost(ctx, sh, self)
 	}
 	abi := landlock.ABI()
-	p := &proc{shape: sh, layers: Layers{Seccomp: true, Landlock: abi,
+	p := &proc{shape: sh, layers: Layers{Seccomp: true, Landlock: abi, Network: NetworkNone,
 		Namespaces: []string{"user", "pid", "mount", "ipc", "uts", "cgroup"}}}
 	if !sh.Network {
 		p.layers.Namespaces = append(p.layers.Namespaces, "net")
@@ -135,15 +134,14 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 		// still owns every root-owned file on the host.
 		uidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: HostIDBase, Size: HostIDSize}}
 		gidMap = []syscall.SysProcIDMap{{ContainerID: 0, HostID: HostIDBase, Size: HostIDSize}}
-		if err := handOver(ws); err != nil {
-			return nil, fmt.Errorf("sandbox: workspace %s: %w", ws, err)
-		}
 	}
 	p.layers.UIDMap = fmt.Sprintf("0 %d %d", uidMap[0].HostID, uidMap[0].Size)
 
 	// As root, the workspace goes in as a detached copy of its mount
-	// tree: the sandbox's unprivileged host user may not be allowed to
-	// reach its path. Otherwise the child binds the path itself.
+	// tree, idmapped so that its owner is the sandbox's root: the
+	// sandbox's unprivileged host user may not be allowed to reach its
+	// path, and its files keep their owner. Otherwise the child binds the
+	// path itself, and the caller's own ids are the sandbox's.
 	wsTree := uid == 0
 	var wsFD int
 	if wsTree {
@@ -156,6 +154,13 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 	}
 	wsFile := os.NewFile(uintptr(wsFD), ws)
 	defer wsFile.Close()
+	if wsTree {
+		if err := p.mapWorkspace(wsFD, ws, sh.Strict); err != nil {
+			return nil, err
+		}
+	} else {
+		p.layers.Workspace, p.layers.WorkspaceOwner = WorkspaceOwnIDs, fmt.Sprintf("%d:%d", uid, gid)
+	}
 	// The child executes this binary through a descriptor: as the
 	// sandbox's host user it may not be allowed to reach its path.
 	exe, err := os.Open(self)
@@ -189,6 +194,17 @@ func spawn(ctx context.Context, sh shape) (_ *proc, err error) {
 			return nil, errors.New("sandbox: no memory and pids cgroup on this host (required in strict mode)")
 		}
 		p.layers.Warnings = append(p.layers.Warnings, "no memory/pids cgroup: memory and processes are limited by rlimits alone")
+	}
+	if sh.Network {
+		if err := p.cg.guardNetwork(id); err != nil {
+			if sh.Strict {
+				return nil, fmt.Errorf("sandbox: network: the loopback guard is unavailable (%v): a command with network would reach this host's own services (required in strict mode; or set sandbox.network: false)", err)
+			}
+			p.layers.Network = NetworkUnguarded
+			p.layers.Warnings = append(p.layers.Warnings, fmt.Sprintf("the loopback guard is unavailable (%v): this command can reach this host's own services, the gateway included", err))
+		} else {
+			p.layers.Network = NetworkGuarded
+		}
 	}
 
 	flags := uintptr(unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP)
@@ -612,30 +628,43 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// handOver gives the workspace to the sandbox's host user the first time
-// it is used (when Warden runs as root): the command must be able to
-// write it, and must not run as host root to do so. Files root adds
-// later stay root's (readable, not writable, inside).
-func handOver(ws string) error {
-	fi, err := os.Stat(ws)
+// mapWorkspace idmaps the workspace's detached mount tree so that its
+// owner is the sandbox's root. Where the file system has no idmapped
+// mounts the tree goes in as it is (strict mode refuses): the command
+// then works there as host uid HostIDBase. Nothing is ever chowned.
+func (p *proc) mapWorkspace(tree int, ws string, strict bool) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(tree, &st); err != nil {
+		return fmt.Errorf("sandbox: workspace %s: %w", ws, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("sandbox: workspace %s: not a directory", ws)
+	}
+	ns, err := idmapUserns(st.Uid, st.Gid)
 	if err != nil {
-		return err
+		return fmt.Errorf("sandbox: workspace %s: a user namespace for its idmapped mount: %w", ws, err)
 	}
-	if !fi.IsDir() {
-		return errors.New("not a directory")
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == HostIDBase {
+	if err := idmapTree(tree, ns); err != nil {
+		fs := "its file system"
+		var sfs unix.Statfs_t
+		if unix.Fstatfs(tree, &sfs) == nil {
+			fs = fsName(int64(sfs.Type)) // uint32 on some architectures
+		}
+		if strict {
+			return fmt.Errorf("sandbox: workspace %s: %s cannot be idmapped (%v), so the files the sandbox writes would not stay their owner's "+
+				"(required in strict mode): use a workspace on ext4, xfs, btrfs or tmpfs", ws, fs, err)
+		}
+		p.layers.Workspace = WorkspaceUnmapped
+		p.layers.Warnings = append(p.layers.Warnings, fmt.Sprintf("workspace %s: %s cannot be idmapped (%v): the command works there as host uid %d, "+
+			"may write only what that uid may, and what it creates belongs to that uid; nothing was chowned", ws, fs, err, HostIDBase))
 		return nil
 	}
-	return filepath.WalkDir(ws, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := os.Lchown(path, HostIDBase, HostIDBase); err != nil {
-			return fmt.Errorf("hand over %s: %w", path, err)
-		}
-		return nil
-	})
+	p.layers.Workspace, p.layers.WorkspaceOwner = WorkspaceIdmapped, fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+	if st.Uid >= HostIDBase && st.Uid < HostIDBase+HostIDSize {
+		p.layers.Warnings = append(p.layers.Warnings, fmt.Sprintf("workspace %s belongs to host uid %d, in the sandbox's own id range "+
+			"(an older Warden handed it over): give it back to its user with chown -R USER: %s", ws, st.Uid, ws))
+	}
+	return nil
 }
 
 // refusedList says "keyctl ×2, add_key" in name order.

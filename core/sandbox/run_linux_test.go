@@ -19,6 +19,9 @@ import (
 
 func TestMain(m *testing.M) {
 	Init()
+	if ws := os.Getenv(envRootlessRun); ws != "" {
+		os.Exit(rootlessRun(ws))
+	}
 	os.Exit(m.Run())
 }
 
@@ -227,6 +230,15 @@ func attacks(h host) []attack {
 			script: fmt.Sprintf(`[ "$(tr '\0' ' ' < /proc/%d/cmdline 2>/dev/null)" = "sleep %s " ] && echo ESCAPED; [ $(ls -d /proc/[0-9]* | wc -l) -gt 8 ] && echo ESCAPED; true`, h.pid, h.marker)},
 		{name: "connect to a host 127.0.0.1 listener", bwrap: true,
 			script: fmt.Sprintf(`python3 -c 'import socket; socket.create_connection(("127.0.0.1", %d), 2); print("ESCAPED")'`, h.port)},
+		{name: "with network: connect to a host 127.0.0.1 listener",
+			script: fmt.Sprintf(`python3 -c '
+import socket
+for host in ("127.0.0.1", "::ffff:127.0.0.1"):
+    try:
+        socket.create_connection((host, %d), 2); print("ESCAPED", host)
+    except OSError:
+        pass'`, h.port),
+			mod: func(s *Spec) { s.Network = true }},
 		{name: "write outside the workspace", bwrap: true,
 			script: fmt.Sprintf(`for f in %s/pwned /usr/pwned /etc/pwned /pwned; do echo x > $f 2>/dev/null && echo ESCAPED $f; done; true`, h.dir)},
 		{name: "read a host file outside the workspace", bwrap: true,
@@ -237,6 +249,11 @@ func attacks(h host) []attack {
 			script: `echo '|/tmp/x' > /proc/sys/kernel/core_pattern 2>/dev/null && echo ESCAPED; true`},
 		{name: "exec a binary written into the workspace", bwrap: true,
 			script: `cp /bin/echo ./e && chmod +x ./e && ./e ESCAPED; cp /bin/echo /tmp/e 2>/dev/null && chmod +x /tmp/e && /tmp/e ESCAPED; true`},
+		{name: "create a set-user-id file in the workspace", bwrap: true,
+			script: `cp /bin/sh s && chmod 4755 s 2>/dev/null; chmod g+s s 2>/dev/null
+install -m 6755 /bin/sh i 2>/dev/null
+python3 -c 'import os; os.close(os.open("o", os.O_CREAT | os.O_WRONLY, 0o4755))' 2>/dev/null
+for f in s i o; do [ -u $f -o -g $f ] && echo ESCAPED $f; done; true`},
 		{name: "memfd_create + execveat", bwrap: true,
 			script: `python3 -c '
 import os

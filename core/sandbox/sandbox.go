@@ -29,13 +29,17 @@ type Spec struct {
 	// inherited (see [BaseEnv]).
 	Env []string
 	// Workspace is the host directory mounted read-write at /workspace,
-	// where the command starts. When Warden runs as root the directory
-	// is handed to the sandbox's unprivileged user (see docs/sandbox.md).
+	// where the command starts. Its ownership is never changed: when
+	// Warden runs as root the mount is idmapped so that the directory's
+	// owner is the sandbox's root, and files the command creates belong
+	// to that owner (see docs/sandbox.md).
 	Workspace string
 	// WorkspaceExec allows executing files from the workspace.
 	WorkspaceExec bool
-	// Network keeps the host's network; otherwise the command gets an
-	// empty network namespace (and Landlock refuses TCP).
+	// Network keeps the host's network, without this host's own
+	// addresses (loopback, the host's interfaces: see Layers.Network);
+	// otherwise the command gets an empty network namespace (and
+	// Landlock refuses TCP).
 	Network bool
 	// Timeout ends the command, and everything it started, after this
 	// long (0: no timeout beyond ctx).
@@ -128,13 +132,47 @@ type Result struct {
 
 // Layers reports what confined a command.
 type Layers struct {
-	Namespaces []string `json:"namespaces"`         // user, pid, mount, net, ipc, uts, cgroup
-	Seccomp    bool     `json:"seccomp"`            // the allow-list filter
-	Landlock   int      `json:"landlockAbi"`        // 0: not in force
-	Limits     string   `json:"limits"`             // "cgroup2", "cgroup1" or "rlimit"
-	UIDMap     string   `json:"uidMap"`             // e.g. "0 100000 65536"
-	Warnings   []string `json:"warnings,omitempty"` // layers missing in non-strict mode
+	Namespaces []string `json:"namespaces"`  // user, pid, mount, net, ipc, uts, cgroup
+	Seccomp    bool     `json:"seccomp"`     // the allow-list filter
+	Landlock   int      `json:"landlockAbi"` // 0: not in force
+	Limits     string   `json:"limits"`      // "cgroup2", "cgroup1" or "rlimit"
+	UIDMap     string   `json:"uidMap"`      // e.g. "0 100000 65536"
+	// Workspace says how the workspace's files keep their owner:
+	// WorkspaceIdmapped, WorkspaceOwnIDs or WorkspaceUnmapped.
+	Workspace string `json:"workspace"`
+	// WorkspaceOwner is the host "uid:gid" that is 0:0 inside the
+	// workspace (idmapped or own ids).
+	WorkspaceOwner string `json:"workspaceOwner,omitempty"`
+	// Network is NetworkNone, NetworkGuarded or NetworkUnguarded.
+	Network  string   `json:"network"`
+	Warnings []string `json:"warnings,omitempty"` // layers missing in non-strict mode
 }
+
+// How the workspace's files keep their owner (Layers.Workspace).
+const (
+	// WorkspaceIdmapped: an idmapped mount shows the workspace's owner
+	// as uid and gid 0 inside, and files created there belong to them.
+	WorkspaceIdmapped = "idmapped"
+	// WorkspaceOwnIDs: Warden runs without root; the sandbox's uid and
+	// gid 0 are the caller's own ids, so files stay the caller's.
+	WorkspaceOwnIDs = "own-ids"
+	// WorkspaceUnmapped: the workspace's file system has no idmapped
+	// mounts; the command works there as host uid HostIDBase (it can
+	// write only what that id may), and nothing is chowned.
+	WorkspaceUnmapped = "unmapped"
+)
+
+// What network a command has (Layers.Network).
+const (
+	// NetworkNone: an empty network namespace of its own.
+	NetworkNone = "none"
+	// NetworkGuarded: the host's network, with this host's own addresses
+	// refused (the loopback guard: cgroup BPF programs).
+	NetworkGuarded = "guarded"
+	// NetworkUnguarded: the host's network, this host's own services
+	// included (the guard is unavailable; never in strict mode).
+	NetworkUnguarded = "unguarded"
+)
 
 // BaseEnv is the environment a command starts with: nothing of Warden's
 // own environment (no secrets) and fixed, harmless values.

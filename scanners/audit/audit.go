@@ -189,6 +189,9 @@ type Options struct {
 	ResolveSecret func(ctx context.Context, name string) (string, error)
 	// VerifyLog verifies the audit log chain; ErrNoAuditLog when there is none.
 	VerifyLog func(ctx context.Context) (auditlog.Report, error)
+	// Owner reads the owner's account (the one whose own sessions are
+	// the main session); ErrNoAuditLog when there is no database yet.
+	Owner func(ctx context.Context) (OwnerAccount, error)
 	// VulnDB and Binary feed the self-audit of the toolkit's modules.
 	VulnDB *osv.DB
 	Binary string
@@ -199,6 +202,18 @@ type Options struct {
 
 // ErrNoAuditLog means the state dir holds no audit log yet.
 var ErrNoAuditLog = errors.New("no audit log")
+
+// OwnerAccount is what the sandbox check needs to know of the owner.
+type OwnerAccount struct {
+	// Name is the owner (gateway.owner, or the first admin created);
+	// "" when there is none yet.
+	Name string
+	// Active: the account exists, is enabled and is an admin, so its
+	// login sessions are the main session.
+	Active bool
+	// TwoFactor: the account signs in with a second factor.
+	TwoFactor bool
+}
 
 // Report is the result of an audit.
 type Report struct {

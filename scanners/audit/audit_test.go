@@ -107,6 +107,9 @@ func TestScoreFormula(t *testing.T) {
 	raw = strings.Replace(raw, "network: false", "network: true", 1)
 	o := f.Options
 	o.Raw = []byte(raw)
+	o.Owner = func(context.Context) (audit.OwnerAccount, error) {
+		return audit.OwnerAccount{Name: "alice", Active: true}, nil
+	}
 	rep := run(t, o)
 	var total float64
 	for _, r := range rep.Results {
@@ -269,5 +272,45 @@ func TestRawValuesExplainRefusedConfig(t *testing.T) {
 		if got[id].Status != audit.Fail || got[id].Line != line {
 			t.Errorf("%s: %s at line %d, want fail at %d", id, got[id].Status, got[id].Line, line)
 		}
+	}
+}
+
+// Mode non-main is the default; it is a finding only while the owner,
+// whose own sessions run on the host, signs in with a password alone.
+func TestSandboxNotAllWeighsTheOwnersLogin(t *testing.T) {
+	owner := func(a audit.OwnerAccount, err error) func(context.Context) (audit.OwnerAccount, error) {
+		return func(context.Context) (audit.OwnerAccount, error) { return a, err }
+	}
+	for _, c := range []struct {
+		name  string
+		mode  string
+		owner func(context.Context) (audit.OwnerAccount, error)
+		want  audit.Status
+	}{
+		{"mode all", "all", owner(audit.OwnerAccount{Name: "alice", Active: true}, nil), audit.Pass},
+		{"no database yet", "non-main", owner(audit.OwnerAccount{}, audit.ErrNoAuditLog), audit.Pass},
+		{"no owner yet", "non-main", owner(audit.OwnerAccount{}, nil), audit.Pass},
+		{"owner named but not created", "non-main", owner(audit.OwnerAccount{Name: "alice"}, nil), audit.Pass},
+		{"owner with two-factor", "non-main", owner(audit.OwnerAccount{Name: "alice", Active: true, TwoFactor: true}, nil), audit.Pass},
+		{"owner with a password alone", "non-main", owner(audit.OwnerAccount{Name: "alice", Active: true}, nil), audit.Fail},
+		{"accounts unreadable", "non-main", owner(audit.OwnerAccount{}, os.ErrPermission), audit.Skipped},
+		{"no way to read accounts", "non-main", nil, audit.Skipped},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := audittest.Hardened(t)
+			o := f.Options
+			o.Raw = []byte(strings.Replace(string(o.Raw), "mode: all", "mode: "+c.mode, 1))
+			o.Owner = c.owner
+			r := byID(run(t, o))["sandbox.not_all"]
+			if r.Status != c.want {
+				t.Fatalf("status %s (%s), want %s", r.Status, r.Reason, c.want)
+			}
+			if r.Status == audit.Fail {
+				if r.Fixable || r.ConfigKey != "sandbox.mode" || r.Line == 0 ||
+					!strings.Contains(r.Remediation, "warden users 2fa enroll alice") || !strings.Contains(r.Remediation, "sandbox.mode: all") {
+					t.Errorf("finding: %+v", r)
+				}
+			}
+		})
 	}
 }

@@ -109,6 +109,11 @@ type Ruleset struct {
 	// DenyTCP: on ABI >= 4 handle TCP bind and connect with no rules, so
 	// every TCP bind and connect is refused (EACCES). UDP is not covered.
 	DenyTCP bool
+	// EphemeralBindOnly: on ABI >= 4, without DenyTCP, handle TCP bind
+	// with one rule for port 0: a TCP socket may bind only a port the
+	// kernel picks, never listen on a chosen one (EACCES); connect stays
+	// free. UDP is not covered.
+	EphemeralBindOnly bool
 	// Scope: on ABI >= 6 forbid signals to processes outside the domain and
 	// connecting to abstract unix sockets created outside it (EPERM).
 	Scope bool
@@ -124,6 +129,8 @@ type Enforced struct {
 	HandledFS Access
 	// TCP is true when TCP bind and connect are refused.
 	TCP bool
+	// EphemeralBind is true when TCP may bind only port 0.
+	EphemeralBind bool
 	// Scope is true when signals and abstract unix sockets are scoped.
 	Scope bool
 }
@@ -162,9 +169,10 @@ func Plan(r Ruleset, abi int) Enforced {
 		return Enforced{}
 	}
 	return Enforced{
-		ABI:       abi,
-		HandledFS: handledFS(abi),
-		TCP:       r.DenyTCP && abi >= abiNet,
-		Scope:     r.Scope && abi >= abiScope,
+		ABI:           abi,
+		HandledFS:     handledFS(abi),
+		TCP:           r.DenyTCP && abi >= abiNet,
+		EphemeralBind: !r.DenyTCP && r.EphemeralBindOnly && abi >= abiNet,
+		Scope:         r.Scope && abi >= abiScope,
 	}
 }

@@ -22,6 +22,15 @@ type rulesetAttr struct {
 	scoped           uint64 // ABI 6
 }
 
+// netPortAttr is struct landlock_net_port_attr (ABI 4).
+type netPortAttr struct {
+	allowedAccess uint64
+	port          uint64
+}
+
+// ruleNetPort is LANDLOCK_RULE_NET_PORT.
+const ruleNetPort = 2
+
 const (
 	netBindTCP    = unix.LANDLOCK_ACCESS_NET_BIND_TCP
 	netConnectTCP = unix.LANDLOCK_ACCESS_NET_CONNECT_TCP
@@ -76,6 +85,10 @@ func Restrict(r Ruleset) (Enforced, error) {
 		attr.handledAccessNet = netBindTCP | netConnectTCP
 		size = unsafe.Offsetof(attr.scoped)
 	}
+	if e.EphemeralBind {
+		attr.handledAccessNet = netBindTCP
+		size = unsafe.Offsetof(attr.scoped)
+	}
 	if e.Scope {
 		attr.scoped = scopeAll
 		size = unsafe.Sizeof(attr)
@@ -90,6 +103,14 @@ func Restrict(r Ruleset) (Enforced, error) {
 	for _, p := range r.Paths {
 		if err := addPathRule(rulesetFD, p, e.HandledFS); err != nil {
 			return Enforced{}, err
+		}
+	}
+
+	if e.EphemeralBind {
+		port := netPortAttr{allowedAccess: netBindTCP, port: 0}
+		if _, _, errno := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(rulesetFD),
+			ruleNetPort, uintptr(unsafe.Pointer(&port)), 0, 0, 0); errno != 0 {
+			return Enforced{}, fmt.Errorf("landlock: add rule for TCP port 0: %w", errno)
 		}
 	}
 

@@ -324,6 +324,35 @@ func TestDenyTCP(t *testing.T) {
 	})
 }
 
+// EphemeralBindOnly: connect is free, a bind only to a port the kernel
+// picks.
+func TestEphemeralBindOnly(t *testing.T) {
+	requireLandlock(t, 4, "TCP restriction")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	res := mustRunChild(t, "tcp-ephemeral", envTCP+"="+ln.Addr().String())
+	expectOps(t, res, map[string]string{
+		"restrict":         "ok",
+		"connect_tcp":      "ok",
+		"bind_tcp_port0":   "ok",
+		"bind_tcp_chosen":  "EACCES",
+		"bind_udp_chosen":  "ok", // not covered
+		"listen_tcp_port0": "ok",
+	})
+}
+
 func TestScope(t *testing.T) {
 	requireLandlock(t, 6, "signal and abstract unix socket scoping")
 	name := fmt.Sprintf("@warden-landlock-test-%d", os.Getpid())
@@ -391,6 +420,7 @@ var childCases = map[string]func() int{
 	"missing":         childMissing,
 	"tcp-deny":        func() int { return childTCP(true) },
 	"tcp-allow":       func() int { return childTCP(false) },
+	"tcp-ephemeral":   childEphemeralBind,
 	"scope":           func() int { return childScope(true) },
 	"scope-off":       func() int { return childScope(false) },
 	"sh-exec":         func() int { return childShellExec(envRO, "data") },
@@ -559,6 +589,28 @@ func childTCP(deny bool) int {
 	report("bind_udp", sockOp(unix.SOCK_DGRAM, func(fd int) error {
 		return unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
 	}))
+	return 0
+}
+
+func childEphemeralBind() int {
+	if !restrict(Ruleset{EphemeralBindOnly: true}) {
+		return 1
+	}
+	ap, err := parseSockaddr4(os.Getenv(envTCP))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	report("connect_tcp", sockOp(unix.SOCK_STREAM, func(fd int) error { return unix.Connect(fd, ap) }))
+	report("bind_tcp_port0", sockOp(unix.SOCK_STREAM, func(fd int) error {
+		return unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	}))
+	// The listener's own port is busy; a chosen free port is what a
+	// server asks for. Both are refused before the kernel looks.
+	chosen := &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: ap.Port + 1}
+	report("bind_tcp_chosen", sockOp(unix.SOCK_STREAM, func(fd int) error { return unix.Bind(fd, chosen) }))
+	report("bind_udp_chosen", sockOp(unix.SOCK_DGRAM, func(fd int) error { return unix.Bind(fd, chosen) }))
+	report("listen_tcp_port0", sockOp(unix.SOCK_STREAM, func(fd int) error { return unix.Listen(fd, 1) }))
 	return 0
 }
 

@@ -27,8 +27,19 @@ func TestPlan(t *testing.T) {
 			t.Errorf("Plan(abi %d) = %+v (fs %s), want %+v (fs %s)", tt.abi, got, got.HandledFS, tt.want, tt.want.HandledFS)
 		}
 	}
-	if got := Plan(Ruleset{}, 7); got.TCP || got.Scope {
+	if got := Plan(Ruleset{}, 7); got.TCP || got.Scope || got.EphemeralBind {
 		t.Errorf("Plan without DenyTCP and Scope = %+v, want TCP and Scope false", got)
+	}
+	// EphemeralBindOnly needs ABI 4 and means nothing when TCP is denied.
+	eph := Ruleset{EphemeralBindOnly: true}
+	if got := Plan(eph, 3); got.EphemeralBind {
+		t.Errorf("Plan(EphemeralBindOnly, abi 3) = %+v", got)
+	}
+	if got := Plan(eph, 4); !got.EphemeralBind || got.TCP {
+		t.Errorf("Plan(EphemeralBindOnly, abi 4) = %+v", got)
+	}
+	if got := Plan(Ruleset{DenyTCP: true, EphemeralBindOnly: true}, 7); got.EphemeralBind || !got.TCP {
+		t.Errorf("Plan(DenyTCP and EphemeralBindOnly) = %+v", got)
 	}
 }
 

@@ -12,12 +12,21 @@ const x32Bit = 0x40000000
 
 // archAllow lists the allowed syscalls that exist on amd64 only.
 var archAllow = []string{
-	"open", "creat", "stat", "lstat", "access", "pipe", "dup2", "poll",
+	"stat", "lstat", "access", "pipe", "dup2", "poll",
 	"select", "pause", "alarm", "fork", "vfork", "getdents", "rename",
-	"mkdir", "rmdir", "link", "unlink", "symlink", "readlink", "chmod",
-	"chown", "lchown", "mknod", "utime", "utimes", "futimesat", "time",
+	"mkdir", "rmdir", "link", "unlink", "symlink", "readlink",
+	"chown", "lchown", "utime", "utimes", "futimesat", "time",
 	"getpgrp", "arch_prctl", "epoll_create", "epoll_wait", "eventfd",
 	"signalfd", "inotify_init",
+}
+
+// modeArch lists the syscalls with a file mode argument (see modeCommon)
+// that exist on amd64 only.
+var modeArch = map[string]action{
+	"chmod": actMode1,
+	"creat": actMode1,
+	"mknod": actMode1,
+	"open":  actOpen,
 }
 
 // escapeArch lists the escape-class syscalls that exist on amd64 only.

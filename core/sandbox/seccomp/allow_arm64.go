@@ -13,6 +13,10 @@ const x32Bit = 0
 // archAllow lists the allowed syscalls that exist on arm64 only.
 var archAllow []string
 
+// modeArch lists the syscalls with a file mode argument (see modeCommon)
+// that exist on arm64 only.
+var modeArch = map[string]action{}
+
 // escapeArch lists the escape-class syscalls that exist on arm64 only.
 var escapeArch []string
 

@@ -205,7 +205,7 @@ func TestPlainDecisions(t *testing.T) {
 	check(allowCommon, "allow")
 	check(archAllow, "allow")
 	check(EscapeSyscalls, "kill")
-	check([]string{"clone3"}, "ENOSYS")
+	check([]string{"clone3", "openat2"}, "ENOSYS")
 	// Unlisted syscalls (not in sysnums, which holds only the policy's
 	// names) and numbers no kernel has yet.
 	unlisted := []uint32{unix.SYS_CAPSET, unix.SYS_FANOTIFY_INIT, unix.SYS_FANOTIFY_MARK,
@@ -238,6 +238,7 @@ func TestTreeMatchesPolicy(t *testing.T) {
 		actDeny: "EPERM", actAllow: "allow", actKill: "kill", actENOSYS: "ENOSYS",
 		actClone: "allow", actMemfd: "EPERM", actSocket: "EPERM", actIoctl: "allow",
 		actPersonality: "allow", actQuietDeny: "EPERM",
+		actMode1: "allow", actMode2: "allow", actOpen: "allow", actOpenat: "allow",
 	}
 	for n := uint32(0); n < 1024; n++ {
 		if got := decide(t, prog, seccompData{nr: n, arch: nativeArch}); got != want[actions[n]] {
@@ -280,7 +281,12 @@ func TestPolicyListsAreDisjoint(t *testing.T) {
 	seen := map[string]string{}
 	lists := map[string][]string{"allowCommon": allowCommon, "archAllow": archAllow,
 		"escapeCommon": escapeCommon, "escapeArch": escapeArch,
-		"special": {nameClone, nameClone3, nameMemfd, nameSocket, nameSocketpair, nameIoctl, namePersonality}}
+		"special": {nameClone, nameClone3, nameOpenat2, nameMemfd, nameSocket, nameSocketpair, nameIoctl, namePersonality}}
+	for _, m := range []map[string]action{modeCommon, modeArch} {
+		for name := range m {
+			lists["special"] = append(lists["special"], name)
+		}
+	}
 	for list, names := range lists {
 		for _, name := range names {
 			if prev, ok := seen[name]; ok {
@@ -350,6 +356,43 @@ func TestArgumentRules(t *testing.T) {
 		{"personality", [6]uint64{0x0008}, "EPERM", "EPERM"},    // PER_LINUX32
 		{"personality", [6]uint64{0x0400000}, "EPERM", "EPERM"}, // READ_IMPLIES_EXEC
 	}
+	// No set-user-id or set-group-id bit in a mode; open and openat look
+	// at the mode only when they create.
+	type modeArg struct {
+		name        string
+		flags, mode int // argument indexes; flags -1: none
+	}
+	modes := []modeArg{{"fchmod", -1, 1}, {"fchmodat", -1, 2}, {"fchmodat2", -1, 2}, {"mknodat", -1, 2}, {"openat", 2, 3}}
+	if x32Bit != 0 {
+		modes = append(modes, modeArg{"chmod", -1, 1}, modeArg{"creat", -1, 1}, modeArg{"mknod", -1, 1}, modeArg{"open", 1, 2})
+	}
+	for _, m := range modes {
+		if m.flags < 0 {
+			for mode, want := range map[uint64]string{0o755: "allow", 0o4755: "EPERM", 0o2755: "EPERM", 0o6000: "EPERM",
+				0o1777: "allow", unix.S_IFREG | 0o4644: "EPERM", unix.S_IFIFO | 0o644: "allow"} {
+				var args [6]uint64
+				args[m.mode] = mode
+				cases = append(cases, tc{m.name, args, want, want})
+			}
+			continue
+		}
+		for _, c := range []struct {
+			flags, mode uint64
+			want        string
+		}{
+			{unix.O_RDONLY, 0, "allow"},
+			{unix.O_RDONLY, 0o4755, "allow"}, // not creating: the mode is not used
+			{unix.O_WRONLY | unix.O_CREAT, 0o644, "allow"},
+			{unix.O_WRONLY | unix.O_CREAT, 0o4755, "EPERM"},
+			{unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL, 0o2755, "EPERM"},
+			{unix.O_RDWR | unix.O_TMPFILE, 0o4700, "EPERM"},
+			{unix.O_RDWR | unix.O_TMPFILE, 0o600, "allow"},
+		} {
+			var args [6]uint64
+			args[m.flags], args[m.mode] = c.flags, c.mode
+			cases = append(cases, tc{m.name, args, c.want, c.want})
+		}
+	}
 	for _, sc := range []string{"socket", "socketpair"} {
 		cases = append(cases,
 			tc{sc, [6]uint64{unix.AF_UNIX, unix.SOCK_STREAM}, "allow", "allow"},
@@ -371,7 +414,7 @@ func TestArgumentRules(t *testing.T) {
 			}
 			d := seccompData{nr: nr(t, c.name), arch: nativeArch, args: c.args}
 			if got := decide(t, prog, d); got != want {
-				t.Errorf("Network=%v %s(%#x, %#x): %s, want %s", network, c.name, c.args[0], c.args[1], got, want)
+				t.Errorf("Network=%v %s(%#o): %s, want %s", network, c.name, c.args[:4], got, want)
 			}
 		}
 	}

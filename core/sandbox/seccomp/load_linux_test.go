@@ -128,6 +128,34 @@ var childCases = map[string]func() string{
 		}
 		return fmt.Sprintf("Load=%v LoadPrepared=%v", load, prepared)
 	},
+	"setid": func() string {
+		dir, err := os.MkdirTemp("", "warden-seccomp-")
+		if err != nil {
+			return err.Error()
+		}
+		defer os.RemoveAll(dir)
+		f := filepath.Join(dir, "f")
+		fd, err := unix.Openat(unix.AT_FDCWD, f, unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return "create: " + err.Error()
+		}
+		defer unix.Close(fd)
+		cwd := unix.AT_FDCWD
+		at := uintptr(cwd)
+		out := []string{
+			"chmod_setuid=" + errnoOf(unix.RawSyscall6(unix.SYS_FCHMODAT, at, uintptr(unsafe.Pointer(cstr(f))), 0o4755, 0, 0, 0)),
+			"fchmod_setgid=" + errnoOf(unix.RawSyscall(unix.SYS_FCHMOD, uintptr(fd), 0o2755, 0)),
+			"fchmod_plain=" + errnoOf(unix.RawSyscall(unix.SYS_FCHMOD, uintptr(fd), 0o755, 0)),
+			"create_setuid=" + fdResult(unix.RawSyscall6(unix.SYS_OPENAT, at, uintptr(unsafe.Pointer(cstr(f+"2"))),
+				unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o4755, 0, 0)),
+			"openat2=" + errnoOf(unix.RawSyscall6(unix.SYS_OPENAT2, at, uintptr(unsafe.Pointer(cstr(f))), 0, 0, 0, 0)),
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(f, &st); err != nil || st.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+			out = append(out, fmt.Sprintf("mode=%#o", st.Mode))
+		}
+		return strings.Join(out, " ")
+	},
 	"x32": func() string {
 		return errnoOf(unix.RawSyscall(unix.SYS_GETPID|0x40000000, 0, 0, 0))
 	},
@@ -423,6 +451,7 @@ func TestLoadedDecisions(t *testing.T) {
 		{"ioctl", false, "TIOCSTI=EPERM TIOCLINUX=EPERM TIOCGWINSZ=ENOTTY"},
 		{"personality", false, "query=ok addr_no_randomize=EPERM"},
 		{"unlisted", false, "EPERM"},
+		{"setid", false, "chmod_setuid=EPERM fchmod_setgid=EPERM fchmod_plain=ok create_setuid=EPERM openat2=ENOSYS"},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/network=%v", tc.c, tc.network), func(t *testing.T) {

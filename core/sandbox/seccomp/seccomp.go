@@ -9,9 +9,13 @@
 //     the parent sees the signal and records a violation; so does clone(2)
 //     with any namespace flag;
 //   - clone3 fails with ENOSYS (glibc then falls back to clone, whose flags
-//     the filter can read);
+//     the filter can read), and so does openat2 (its mode is in a struct;
+//     callers fall back to openat);
 //   - memfd_create, socket, socketpair, ioctl and personality are allowed
 //     only for some argument values, and fail with EPERM otherwise;
+//   - no call may give a file the set-user-id or set-group-id bit (chmod,
+//     fchmod, fchmodat, fchmodat2, mknod, mknodat, creat, and open and
+//     openat when they create): EPERM;
 //   - a broad allow-list of what shells, coreutils, interpreters, compilers
 //     and the Go runtime need is allowed;
 //   - everything else fails with EPERM; with Options.Notify the refusal goes

@@ -71,7 +71,20 @@ const (
 	actIoctl                     // ioctl: no TIOCSTI, TIOCLINUX
 	actPersonality               // personality: PER_LINUX or query
 	actQuietDeny                 // ERRNO(EPERM) even with Notify: a known probe
+	actMode1                     // mode in arg1: no S_ISUID, S_ISGID
+	actMode2                     // mode in arg2: no S_ISUID, S_ISGID
+	actOpen                      // open: flags arg1, mode arg2, checked when creating
+	actOpenat                    // openat: flags arg2, mode arg3, checked when creating
 )
+
+// setIDBits are S_ISUID and S_ISGID. No file the command creates or
+// changes may carry them: a set-user-id file in the workspace would
+// belong to the workspace's owner on the host (an idmapped mount), and
+// would run as that owner for whoever executes it outside the sandbox.
+const setIDBits = unix.S_ISUID | unix.S_ISGID
+
+// creating are the open flags that create a file, and so use the mode.
+const creating = unix.O_CREAT | (unix.O_TMPFILE &^ unix.O_DIRECTORY)
 
 // Program returns the BPF program for runtime.GOARCH.
 func Program(opts Options) ([]SockFilter, error) {
@@ -152,7 +165,7 @@ func policy() (map[uint32]action, error) {
 		{escapeCommon, actKill},
 		{escapeArch, actKill},
 		{[]string{nameClone}, actClone},
-		{[]string{nameClone3}, actENOSYS},
+		{[]string{nameClone3, nameOpenat2}, actENOSYS},
 		{[]string{nameMemfd}, actMemfd},
 		{[]string{nameSocket, nameSocketpair}, actSocket},
 		{[]string{nameIoctl}, actIoctl},
@@ -162,6 +175,13 @@ func policy() (map[uint32]action, error) {
 	for _, l := range lists {
 		for _, name := range l.names {
 			if err := add(name, l.act); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, m := range []map[string]action{modeCommon, modeArch} {
+		for name, act := range m {
+			if err := add(name, act); err != nil {
 				return nil, err
 			}
 		}
@@ -293,6 +313,30 @@ func leaf(act action, opts Options) []SockFilter {
 			ldAbs(argLow(1)),
 			jeq(unix.TIOCSTI, 1, 0),
 			jeq(unix.TIOCLINUX, 0, 1),
+			ret(opts.deny()),
+			ret(retAllow),
+		}
+	case actMode1, actMode2:
+		arg := 1
+		if act == actMode2 {
+			arg = 2
+		}
+		return []SockFilter{
+			ldAbs(argLow(arg)),
+			jset(setIDBits, 0, 1),
+			ret(opts.deny()),
+			ret(retAllow),
+		}
+	case actOpen, actOpenat:
+		flags, mode := 1, 2
+		if act == actOpenat {
+			flags, mode = 2, 3
+		}
+		return []SockFilter{
+			ldAbs(argLow(flags)),
+			jset(creating, 0, 3),
+			ldAbs(argLow(mode)),
+			jset(setIDBits, 0, 1),
 			ret(opts.deny()),
 			ret(retAllow),
 		}

@@ -1,0 +1,3 @@
+module github.com/warden-sec/warden
+
+go 1.26
